@@ -5,9 +5,9 @@ import sympy as sp
 from numnet.schemes import get as get_lmm
 from numnet.schemes import partitioned as P
 from numnet.schemes.reversal import expected_log_inversion_growth, inversion_growth
-from theory_formulas import blocks, same
+from theory_blocks import formulas as blocks, same
 
-PAGE = "reversible-stability.md"
+PAGE = "theory/reversible-stability.md"
 
 
 def computed() -> dict:

@@ -5,9 +5,9 @@ import sympy as sp
 
 from numnet import schemes
 from numnet.schemes import Z, LinearMultistep, RungeKutta
-from theory_formulas import blocks, same
+from theory_blocks import formulas as blocks, same
 
-PAGE = "architectures.md"
+PAGE = "theory/architectures.md"
 h, u = sp.symbols("h u")
 f, F, G = sp.Function("f"), sp.Function("F"), sp.Function("G")
 R = sp.Rational

@@ -4,11 +4,11 @@ and compared with what numnet computes. A block without a checker here fails the
 from __future__ import annotations
 
 import math
-import pathlib
-import re
 
 import pytest
 import sympy as sp
+
+import theory_blocks
 
 from numnet.schemes import LinearMultistep, get, lm_resnet
 from numnet.schemes import sde
@@ -16,8 +16,7 @@ from numnet.schemes.elementary import ElementaryDifferential, elementary_differe
 from numnet.schemes.linear import modified_linear_rate, principal_root_series
 from numnet.schemes.modified import H, T, f, u
 
-DOC = pathlib.Path(__file__).resolve().parents[1] / "theory" / "modified-equations.md"
-BLOCK = re.compile(r"```sympy name=(\w+)\n(.*?)```", re.S)
+DOC = "theory/modified-equations.md"
 
 h, k, z, p = sp.symbols("h k z p")
 alpha, beta = sp.IndexedBase("alpha"), sp.IndexedBase("beta")
@@ -25,10 +24,7 @@ LOCALS = {"alpha": alpha, "beta": beta, "h": h, "k": k, "z": z, "p": p, "O": sp.
 
 
 def blocks() -> dict:
-    found = BLOCK.findall(DOC.read_text(encoding="utf-8"))
-    names = [n for n, _ in found]
-    assert len(names) == len(set(names)), f"duplicate block names in {DOC.name}"
-    return {n: text.strip() for n, text in found}
+    return theory_blocks.texts(DOC)
 
 
 def parse(name, **extra):

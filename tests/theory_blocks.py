@@ -1,16 +1,23 @@
-"""Run the checkable blocks of a theory document as tests.
+"""The one reader of the checkable blocks of the theory documents (``theory/*.md``).
 
-A theory document (``theory/*.md``) states each formula in display math (``$$ ... $$``)
-and follows it with a fenced block tagged ```` ```sympy name=some-name ```` that
-computes the formula and ``assert`` s it, usually against the package's own objects.
-This module finds those blocks, runs each in a fresh namespace (tracebacks point into
-the document), and lists display formulas that no block follows, so a document cannot
-state a formula without a check.
+A document states each formula in display math (``$$ ... $$``) and follows it with a
+fenced block tagged ```` ```sympy name=some_name ````. A block is used in one of two ways:
 
-    import pytest, theory_blocks
-    @pytest.mark.parametrize("block", theory_blocks.params("theory/x.md"))
-    def test_block(block):
-        theory_blocks.run(block)
+- as code (theory/multiscale.md): it computes the formula and ``assert`` s it against
+  numnet; :func:`run` executes it in a fresh namespace, tracebacks pointing into the
+  document::
+
+      @pytest.mark.parametrize("block", theory_blocks.params("theory/x.md"))
+      def test_block(block):
+          theory_blocks.run(block)
+
+- as a formula (the other pages): it holds one sympy expression (``a*b*h**2 < 4``,
+  ``Interval.open(0, 2)``, a ``Matrix``), which the test computes with numnet and compares:
+  :func:`formulas` parses every block, :func:`same` compares, :func:`texts` gives the raw
+  text for pages that parse with their own symbols.
+
+:func:`unchecked_formulas` lists display formulas that no block follows, so a document
+cannot state a formula without a check.
 """
 
 from __future__ import annotations
@@ -18,6 +25,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+
+import sympy as sp
 
 ROOT = Path(__file__).resolve().parents[1]
 _FENCE = re.compile(r"^```(?P<lang>\w*)(?P<attrs>(?:[ \t]+\w+=\S+)*)[ \t]*$")
@@ -108,3 +117,52 @@ def run(block: Block) -> dict:
     code = "\n" * (block.line - 1) + block.code       # tracebacks give document lines
     exec(compile(code, str(block.path), "exec"), namespace)
     return namespace
+
+
+def texts(path) -> dict:
+    """``{name: text}`` of the sympy blocks of ``path``, in document order."""
+    return {b.name: b.code.strip() for b in blocks(path)}
+
+
+_NAMESPACE = {name: getattr(sp, name) for name in ("Matrix", "Interval", "FiniteSet", "EmptySet", "Union",
+                                                   "Max", "Min", "Abs", "sqrt", "sin", "cos", "I", "oo",
+                                                   "Rational", "And", "Or", "Eq")}
+
+
+def formulas(path) -> dict:
+    """``{name: sympy object}``: every sympy block of ``path`` read as one expression.
+    An unparsable block raises ``ValueError`` naming it."""
+    out = {}
+    for b in blocks(path):
+        try:
+            out[b.name] = sp.parse_expr(b.code.strip(), local_dict=dict(_NAMESPACE), evaluate=True)
+        except (SyntaxError, TypeError, sp.SympifyError) as exc:
+            raise ValueError(f"{b.path}:{b.line}: block {b.name!r} is not a sympy expression: {b.code!r}") from exc
+    return out
+
+
+def _aligned(doc, value):
+    """``doc`` with each symbol replaced by ``value``'s symbol of the same name, so that
+    numnet's assumptions (h > 0, …) apply to the page's formula too."""
+    theirs = {s.name: s for s in getattr(value, "free_symbols", set())}
+    ours = getattr(doc, "free_symbols", set())
+    return doc.xreplace({s: theirs[s.name] for s in ours if s.name in theirs}) if ours else doc
+
+
+def same(doc, value) -> bool:
+    """Whether a formula from a page and a value from numnet are the same mathematical
+    object (symbols matched by name, taking numnet's assumptions)."""
+    value = sp.sympify(value)
+    doc = _aligned(sp.sympify(doc), value)
+    if isinstance(doc, sp.MatrixBase) or isinstance(value, sp.MatrixBase):
+        return (isinstance(doc, sp.MatrixBase) and isinstance(value, sp.MatrixBase)
+                and doc.shape == value.shape and sp.simplify(doc - value).is_zero_matrix)
+    if isinstance(doc, sp.Set) or isinstance(value, sp.Set):
+        return doc == value
+    if isinstance(doc, sp.Rel) or isinstance(value, sp.Rel):
+        if type(doc) is not type(value):
+            return False
+        return sp.simplify((doc.lhs - doc.rhs) - (value.lhs - value.rhs)) == 0
+    if isinstance(doc, sp.logic.boolalg.Boolean) or isinstance(value, sp.logic.boolalg.Boolean):
+        return doc == value
+    return sp.simplify(doc - value) == 0
