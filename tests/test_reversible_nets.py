@@ -350,3 +350,59 @@ def test_networks_are_built_by_name_and_report_their_schemes():
 def test_step_bound_is_exact_sympy():
     assert P.get("stormer").step_bound() == 2 / P.LAM
     assert sp.simplify(P.get("symplectic_euler").step_bound() - 2 / sp.sqrt(P.A * P.B)) == 0
+
+
+# -- growing in depth (h halved, blocks doubled: numnet.nets.multiscale) ----------------
+def _linear_hamiltonian_stage(blocks, h, a, b):
+    """Symplectic Euler on Y' = A Z, Z' = −B Y: F(Z) = A Z, G(Y) = B Y as bias-free Linear maps."""
+    def lin(m):
+        layer = nn.Linear(m.shape[1], m.shape[0], bias=False).double()
+        with torch.no_grad():
+            layer.weight.copy_(m)
+        return layer
+    return ReversibleStage([CouplingBlock.from_scheme(P.get("symplectic_euler"), h, [lin(a), lin(b)])
+                            for _ in range(blocks)])
+
+
+def test_grown_reversible_stage_converges_to_the_flow_at_first_order():
+    from scipy.linalg import expm
+
+    from numnet.nets.multiscale import depth_profile, prolong_depth, restrict_depth
+
+    g = torch.Generator().manual_seed(0)
+    a, b = torch.randn(3, 3, generator=g, dtype=torch.float64), torch.randn(3, 3, generator=g, dtype=torch.float64)
+    y0, z0 = torch.randn(1, 3, generator=g, dtype=torch.float64), torch.randn(1, 3, generator=g, dtype=torch.float64)
+    T = 1.0
+    # Y' = A Z, Z' = −B Y as one linear system on (Y, Z): the exact flow is expm
+    m = np.block([[np.zeros((3, 3)), a.numpy()], [-b.numpy(), np.zeros((3, 3))]])
+    exact = expm(T * m) @ np.concatenate([y0[0].numpy(), z0[0].numpy()])
+    stage = _linear_hamiltonian_stage(4, T / 4, a, b)
+    errors = []
+    for level in range(5):
+        y, z = stage(y0, z0)
+        errors.append(np.linalg.norm(torch.cat([y, z], 1)[0].detach().numpy() - exact))
+        if level < 4:
+            before = stage
+            stage = prolong_depth(stage, 2, "constant")
+            assert depth_profile(stage) == [2 * len(before.blocks)] and stage.h == before.h / 2
+            assert stage.blocks[0].kicks == (("Y", stage.h), ("Z", -stage.h))
+    slopes = np.log2(np.array(errors[:-1]) / np.array(errors[1:]))
+    assert np.all(np.abs(slopes[1:] - 1) < 0.15), slopes  # symplectic Euler: order 1
+    back = restrict_depth(stage, 16)
+    assert back.h == T / 4 and len(back.blocks) == 4
+    assert torch.allclose(back.blocks[0].functions[0].weight, a, rtol=0, atol=1e-14)  # mean of 16 copies
+
+
+def test_reversible_net_grows_from_depth_14_to_26_and_stays_reversible():
+    from numnet.nets.multiscale import prolong_depth
+
+    torch.manual_seed(0)
+    net = nets.build("hamiltonian", 14, widths=(4, 4, 8), num_classes=3)
+    deep = prolong_depth(net, 2, "constant")
+    assert deep.depth == 26 and [len(s.stage.blocks) for s in deep.stages] == [2, 2, 2]
+    assert all(s.stage.h == 0.05 for s in deep.stages) and deep.reversible
+    x = torch.randn(2, 3, 8, 8)
+    deep(x).sum().backward()  # the reconstructing backward pass runs on the grown blocks
+    assert all(p.grad is not None for p in deep.parameters() if p.requires_grad)
+    with pytest.raises(ValueError, match="step size h must be a positive number, got -1"):
+        deep.stages[0].stage.h = -1

@@ -81,15 +81,19 @@ def frozen_batch_norm(module: nn.Module):
 def _vjp(f: nn.Module, x: torch.Tensor, v: torch.Tensor, param_grads: dict):
     """f(x) (detached) and vᵀ∂f/∂x; vᵀ∂f/∂θ is added into ``param_grads`` (by parameter).
 
-    One forward and one backward of f, with batch norm frozen (see module docstring)."""
+    One forward and one backward of f. The caller freezes batch norm (see module
+    docstring): :class:`_ReversibleFunction` does so once for the whole backward pass."""
     x = x.detach().requires_grad_(True)
     params = [p for p in f.parameters() if p.requires_grad]
-    with torch.enable_grad(), frozen_batch_norm(f):
+    with torch.enable_grad():
         fx = f(x)
     grads = torch.autograd.grad(fx, [x] + params, v, allow_unused=True)
     for p, g in zip(params, grads[1:]):
         if g is not None:
-            param_grads[p] = g if param_grads.get(p) is None else param_grads[p] + g
+            if p in param_grads:
+                param_grads[p].add_(g)
+            else:  # own copy: autograd may hand back an alias of v or of the input grad
+                param_grads[p] = g.clone()
     gx = grads[0] if grads[0] is not None else torch.zeros_like(x)
     return fx.detach(), gx
 
@@ -97,24 +101,35 @@ def _vjp(f: nn.Module, x: torch.Tensor, v: torch.Tensor, param_grads: dict):
 class CouplingBlock(nn.Module):
     """A sequence of kicks on a state (Y, Z): ``("Y", w)`` does Y += w·F(Z), ``("Z", w)``
     does Z += w·G(Y); one function per kick. Undone kick by kick in reverse order.
+    Each weight is h·c with the step size ``h`` a settable attribute (1 when the kicks
+    are given as weights), so a stage can change its step.
 
     >>> from numnet.schemes import partitioned
     >>> blk = CouplingBlock.from_scheme(partitioned.get("symplectic_euler"), 0.5, [nn.Tanh(), nn.Tanh()])
     >>> blk.kicks
     (('Y', 0.5), ('Z', -0.5))
+    >>> blk.h = 0.25
+    >>> blk.kicks
+    (('Y', 0.25), ('Z', -0.25))
     """
 
-    def __init__(self, kicks, functions):
+    def __init__(self, kicks, functions, h: float = 1.0):
         super().__init__()
-        kicks = tuple((str(t), float(w)) for t, w in kicks)
+        kicks = tuple((str(t), float(c)) for t, c in kicks)
         bad = [t for t, _ in kicks if t not in ("Y", "Z")]
         if bad:
             raise ValueError(f"kick targets must be 'Y' or 'Z', got {bad}")
         functions = list(functions)
         if len(functions) != len(kicks) or not kicks:
             raise ValueError(f"need one function per kick: {len(kicks)} kicks, {len(functions)} functions")
-        self.kicks = kicks
+        self.unit_kicks = kicks
+        self.h = _step_size(h)
         self.functions = nn.ModuleList(functions)
+
+    @property
+    def kicks(self) -> tuple:
+        """``(target, weight)`` pairs, weight = h·c."""
+        return tuple((t, self.h * c) for t, c in self.unit_kicks)
 
     @classmethod
     def from_scheme(cls, scheme: PartitionedScheme, h: float, functions):
@@ -122,7 +137,7 @@ class CouplingBlock(nn.Module):
         Y-kicks get weight +h·c_Y, Z-kicks −h·c_Z."""
         if not isinstance(scheme, PartitionedScheme):
             raise TypeError(f"expected a PartitionedScheme, got {type(scheme).__name__}")
-        return cls([(t, (h if t == "Y" else -h) * float(c)) for t, c in scheme.kicks], functions)
+        return cls([(t, (1.0 if t == "Y" else -1.0) * float(c)) for t, c in scheme.kicks], functions, h)
 
     def forward(self, y, z):
         for (target, w), f in zip(self.kicks, self.functions):
@@ -143,7 +158,8 @@ class CouplingBlock(nn.Module):
         return y, z
 
     def reverse(self, state, grads, param_grads):
-        """Input state and gradients of the input state from the output ones."""
+        """Input state and gradients of the input state from the output ones (inside
+        :func:`frozen_batch_norm`)."""
         (y, z), (gy, gz) = state, grads
         for (target, w), f in zip(reversed(self.kicks), reversed(self.functions)):
             if target == "Y":  # y_out = y_in + w f(z): ∂/∂z gets w Jᵀ gy
@@ -160,7 +176,8 @@ class MultistepBlock(nn.Module):
     state (y_0, …, y_{s−1}) ↦ (y_1, …, y_s), y_s = −Σ_{j<s} α_j y_j + c·f(y_{s−1}),
     c = sign·h^q·β_{s−1} (q = 1 for a :class:`~numnet.schemes.LinearMultistep`, q = 2 for
     a :class:`~numnet.schemes.partitioned.SecondOrderMultistep`). Coefficients are read
-    from the (concrete) scheme. Invertible when α_0 ≠ 0 (``scheme.is_reversible``).
+    from the (concrete) scheme; the step size ``h`` is a settable attribute. Invertible
+    when α_0 ≠ 0 (``scheme.is_reversible``).
 
     >>> from numnet.schemes import get
     >>> blk = MultistepBlock(get("leapfrog"), nn.Identity(), h=0.1)
@@ -183,12 +200,18 @@ class MultistepBlock(nn.Module):
                 f"{scheme.name} evaluates f at older states (beta = {scheme.beta}); a block evaluates "
                 f"f only at the newest state (beta nonzero only at index s-1 = {s - 1})"
             )
-        q = 2 if isinstance(scheme, SecondOrderMultistep) else 1
+        self.order = 2 if isinstance(scheme, SecondOrderMultistep) else 1  # q: h^q multiplies f
         self.scheme_name = scheme.name
         self.alpha = tuple(float(a) for a in scheme.alpha[:-1])
-        self.c = float(sign * h**q * float(scheme.beta[-2]))
+        self.unit_c = float(sign * float(scheme.beta[-2]))
+        self.h = _step_size(h)
         self.reversible = bool(scheme.is_reversible)
         self.f = f
+
+    @property
+    def c(self) -> float:
+        """The weight of f: sign·h^q·β_{s−1}."""
+        return self.h**self.order * self.unit_c
 
     @property
     def steps(self) -> int:
@@ -221,7 +244,8 @@ class MultistepBlock(nn.Module):
         return (self._oldest(state, fx), *state[:-1])
 
     def reverse(self, state, grads, param_grads):
-        """Input state and gradients of the input state from the output ones."""
+        """Input state and gradients of the input state from the output ones (inside
+        :func:`frozen_batch_norm`)."""
         self._check(state, invert=True)
         g_new = grads[-1]
         fx, gf = _vjp(self.f, state[-2], self.c * g_new, param_grads)
@@ -237,6 +261,12 @@ class MultistepBlock(nn.Module):
             raise ValueError(f"{self.scheme_name} is not reversible (needs alpha[0] != 0 and beta[0] = 0)")
         if len(state) != self.steps:
             raise ValueError(f"{self.scheme_name} block takes a state of {self.steps} tensors, got {len(state)}")
+
+
+def _step_size(h) -> float:
+    if isinstance(h, bool) or not isinstance(h, (int, float)) or not h > 0:
+        raise ValueError(f"step size h must be a positive number, got {h!r}")
+    return float(h)
 
 
 class _ReversibleFunction(torch.autograd.Function):
@@ -261,7 +291,7 @@ class _ReversibleFunction(torch.autograd.Function):
         state = ctx.saved_tensors
         param_grads = {}
         device, enabled, dtype = ctx.autocast
-        with torch.autocast(device, dtype=dtype, enabled=enabled):
+        with torch.autocast(device, dtype=dtype, enabled=enabled), frozen_batch_norm(ctx.blocks):
             for block in reversed(ctx.blocks):
                 state, grads = block.reverse(state, grads, param_grads)
         return (None, None, *grads, *[param_grads.get(p) for p in ctx.params])
@@ -282,6 +312,8 @@ class ReversibleStage(nn.Module):
     torch.Size([5, 2])
     """
 
+    per_block = ()  # no per-step tensors besides the blocks' own (multiscale depth protocol)
+
     def __init__(self, blocks, reversible: bool = True):
         super().__init__()
         blocks = list(blocks)
@@ -292,6 +324,22 @@ class ReversibleStage(nn.Module):
             raise TypeError(f"blocks must define inverse() and reverse() (CouplingBlock, MultistepBlock), got {not_rev}")
         self.blocks = nn.ModuleList(blocks)
         self.reversible = reversible
+
+    @property
+    def h(self) -> float:
+        """The step size shared by the blocks; setting it sets every block's. With
+        ``blocks`` and ``per_block`` this makes the stage one that
+        :func:`numnet.nets.multiscale.prolong_depth` can grow (h halved, blocks doubled)."""
+        hs = {b.h for b in self.blocks}
+        if len(hs) != 1:
+            raise ValueError(f"the blocks of this stage have different step sizes {sorted(hs)}; set stage.h first")
+        return hs.pop()
+
+    @h.setter
+    def h(self, value):
+        value = _step_size(value)
+        for b in self.blocks:
+            b.h = value
 
     @property
     def reversible(self) -> bool:
