@@ -15,7 +15,9 @@ def test_help_lists_the_choices(capsys):
     with pytest.raises(SystemExit):
         main(["train", "--help"])
     text = capsys.readouterr().out
-    for choice in ("lm_resnet", "scheme_net", "fashion_mnist", "cifar100_coarse", "paper-cifar100", "rk4", "ab3"):
+    for choice in ("lm_resnet", "scheme_net", "ode_net", "hamiltonian", "midpoint_net", "leapfrog_net", "revnet",
+                   "fashion_mnist", "cifar100_coarse", "paper-cifar100", "rk4", "ab3", "stormer_verlet",
+                   "--no-reversible"):
         assert choice in text, choice
 
 
@@ -38,7 +40,8 @@ def test_cli_run_stop_resume_rerun_and_clash(tmp_path, capsys):
     assert main([*argv, "--resume"]) == 0
     result = TrainResult.load(out / "result.json")
     assert result.finished and result.epochs_done == 2
-    assert result.config["meta"] == {"net": "scheme_net", "depth": 8, "scheme": "ab2", "limit_train": 64}
+    assert result.config["meta"] == {"net": "scheme_net", "depth": 8, "scheme": "ab2", "reversible": True,
+                                     "limit_train": 64}
     assert result.config["recipe"]["epochs"] == 2 and result.config["data"]["train"] == 64
     printed = capsys.readouterr().out
     assert json.loads(printed[printed.rindex('{\n "out"'):])["finished"] is True
@@ -56,3 +59,36 @@ def test_cli_end_to_end_with_the_real_nets(tmp_path):
     assert result.finished and result.final_test_acc is not None
     assert all(h["coefficients"] for h in result.history)  # LM-ResNet learns its k_n
     torch.load(out / "checkpoint.pt", weights_only=True)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--net", "resnet", "--no-reversible"], "--no-reversible applies to the reversible nets"),
+    (["--net", "hamiltonian", "--depth", "20"], "numnet train: depth must be 12n+2 for hamiltonian"),
+    (["--net", "hamiltonian", "--depth", "14", "--scheme", "ab2"], "numnet train: unknown partitioned scheme 'ab2'"),
+])
+def test_bad_models_are_refused_without_a_traceback(argv, message, tmp_path):
+    with pytest.raises(SystemExit) as err:
+        main(["train", *argv, "--out", str(tmp_path / "run"), *TINY])
+    assert message in str(err.value)
+
+
+def test_reversible_nets_train_reversibly_ordinarily_and_grown(tmp_path):
+    for net, depth, extra in (("revnet", 14, []), ("leapfrog_net", 8, ["--no-reversible"]),
+                              ("hamiltonian", 14, ["--grow-depth", "1", "--level-epochs", "1", "1"])):
+        out = tmp_path / net
+        assert main(["train", "--net", net, "--depth", str(depth), "--out", str(out), *TINY, *extra]) == 0
+        result = TrainResult.load(out / "result.json")
+        assert result.finished and result.final_test_acc is not None
+        assert result.config["meta"]["reversible"] is ("--no-reversible" not in extra)
+
+
+def test_ctrl_c_exits_130_and_says_how_to_resume(tmp_path, monkeypatch, capsys):
+    import numnet.train
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(numnet.train, "train", interrupted)
+    out = tmp_path / "run"
+    assert main(["train", "--net", "resnet", "--depth", "8", "--out", str(out), *TINY]) == 130
+    assert f"continue with --resume --out {out}" in capsys.readouterr().err

@@ -14,21 +14,23 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 from numnet.data.sources import NAMES as DATA_NAMES
+from numnet.nets.names import NETS, REVERSIBLE_NETS
 from numnet.train.recipe import RECIPES
 
 NAME = "train"
 HELP = "train a residual network built from a scheme (paper recipe, checkpointed, resumable)"
 
-# The nets layer's contract: numnet.nets.build(net, depth, *, num_classes, in_channels, scheme=None)
-NETS = ("resnet", "lm_resnet", "adams_net", "scheme_net")
 
 
 def _scheme_names() -> list[str]:
+    """Catalog schemes (scheme_net, ode_net) and partitioned ones (hamiltonian)."""
     from numnet import schemes
+    from numnet.schemes import partitioned
 
-    return list(schemes.names())
+    return list(schemes.names()) + [n for n in partitioned.names() if n not in schemes.names()]
 
 
 def _val_split(text: str) -> int | float:
@@ -49,8 +51,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     model.add_argument("--net", choices=NETS, default="resnet", help="network family (default: resnet)")
     model.add_argument("--depth", type=int, default=20, help="network depth, e.g. 20, 32, 44, 56, 110 (default: 20)")
     model.add_argument("--scheme", choices=schemes, metavar="NAME",
-                       help="scheme from the catalog that builds the blocks (for --net scheme_net, or to "
-                            f"override a family's default): {', '.join(schemes)}")
+                       help="scheme that builds the blocks: for --net scheme_net/ode_net a catalog name ("
+                            f"{', '.join(schemes)}); for --net hamiltonian a partitioned scheme (e.g. "
+                            "symplectic_euler, verlet)")
+    model.add_argument("--no-reversible", dest="reversible", action="store_false",
+                       help=f"run a reversible net ({', '.join(REVERSIBLE_NETS)}) with ordinary autograd: "
+                            "activations stored, not recomputed in the backward pass (for comparison)")
     d = parser.add_argument_group("data")
     d.add_argument("--data", choices=DATA_NAMES, default="cifar10", help="data set (default: cifar10)")
     d.add_argument("--data-dir", metavar="DIR", help="directory (or CIFAR .tar.gz) holding the official files; "
@@ -100,6 +106,12 @@ def run(args: argparse.Namespace) -> int:
     from numnet import data, nets
     from numnet.train import default_recipe, get_recipe, train
 
+    options = {} if args.scheme is None else {"scheme": args.scheme}
+    if not args.reversible:
+        if args.net not in REVERSIBLE_NETS:
+            raise SystemExit(f"--no-reversible applies to the reversible nets {list(REVERSIBLE_NETS)}, "
+                             f"got --net {args.net}")
+        options["reversible"] = False
     splits = data.load(args.data, root=args.data_dir, download=args.download,
                        val_split=args.val_split, split_seed=args.split_seed)
     if args.limit_train is not None:
@@ -113,15 +125,22 @@ def run(args: argparse.Namespace) -> int:
                             level_epochs=tuple(args.level_epochs or ()), transfer=args.transfer,
                             depth_mode=args.depth_mode)
     torch.manual_seed(args.seed)
-    options = {} if args.scheme is None else {"scheme": args.scheme}
-    model = nets.build(args.net, args.depth, num_classes=splits.num_classes, in_channels=splits.in_channels,
-                       **options)
+    try:
+        model = nets.build(args.net, args.depth, num_classes=splits.num_classes, in_channels=splits.in_channels,
+                           **options)
+    except (TypeError, ValueError) as err:  # the builders name the bad value and what was expected
+        raise SystemExit(f"numnet train: {err}") from None
     out = args.out or f"runs/{args.net}{args.depth}-{args.data}-s{args.seed}"
-    result = train(model, splits, recipe, out=out, resume=args.resume, seed=args.seed, device=args.device,
-                   bf16=args.bf16, channels_last=args.channels_last, compile=args.compile,
-                   resident=not args.host_data, stop_after=args.stop_after, progress=not args.no_progress,
-                   meta={"net": args.net, "depth": args.depth, "scheme": args.scheme,
-                         "limit_train": args.limit_train})
+    try:
+        result = train(model, splits, recipe, out=out, resume=args.resume, seed=args.seed, device=args.device,
+                       bf16=args.bf16, channels_last=args.channels_last, compile=args.compile,
+                       resident=not args.host_data, stop_after=args.stop_after, progress=not args.no_progress,
+                       meta={"net": args.net, "depth": args.depth, "scheme": args.scheme,
+                             "reversible": args.reversible, "limit_train": args.limit_train})
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: {out} keeps its last finished epoch; continue with --resume --out {out}",
+              file=sys.stderr)
+        return 130
     print(result)
     print(json.dumps({"out": out, "finished": result.finished, **result.summary()}, indent=1))
     return 0

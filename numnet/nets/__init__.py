@@ -15,23 +15,25 @@ True
 Layout: :mod:`.coefficients` (sympy → torch, inits), :mod:`.steps` (one step of an LMM or
 RK on tensors), :mod:`.stage` (the compiler: scheme + blocks → stage), :mod:`.blocks`,
 :mod:`.stochastic` (stochastic depth), :mod:`.model` (the network and its bridge back to
-numerics), :mod:`.continuous` (torchdiffeq baseline), :mod:`.builders`.
+numerics), :mod:`.continuous` (torchdiffeq baseline), :mod:`.builders`, :mod:`.names` (the
+families, without torch), :mod:`.reversible` and :mod:`.reversible_nets` (reversible
+stages and networks), :mod:`.memory`, :mod:`.multiscale`. Names are imported on first use.
 This package never imports :mod:`numnet.solvers`.
 """
 
-from .blocks import BasicBlock, Bottleneck, LinearField, ResNeXtBlock, make_block
-from .builders import adams_net, blocks_per_stage, build, lm_resnet, ode_net, resnet, scheme_net
-from .coefficients import Coefficients, initializer
-from .continuous import ODEBlock, ODEStage, torchdiffeq_method
-from .model import ResidualNet, StepScheme
-from .stage import SchemeStage
-from .steps import DROPPED, LMMRule, RKRule, combine, rule_for
-from .stochastic import survival_probabilities
+from numnet._lazy import lazy_exports
 
-__all__ = [
-    "build", "resnet", "lm_resnet", "adams_net", "scheme_net", "ode_net", "blocks_per_stage",
-    "ResidualNet", "StepScheme", "SchemeStage", "ODEBlock", "ODEStage", "torchdiffeq_method",
-    "BasicBlock", "Bottleneck", "ResNeXtBlock", "LinearField", "make_block",
-    "LMMRule", "RKRule", "rule_for", "combine", "DROPPED", "Coefficients", "initializer",
-    "survival_probabilities",
-]
+_MODULES = {
+    "numnet.nets.blocks": ("BasicBlock", "Bottleneck", "LinearField", "ResNeXtBlock", "make_block"),
+    "numnet.nets.builders": ("adams_net", "blocks_per_stage", "build", "lm_resnet", "ode_net", "resnet",
+                             "scheme_net"),
+    "numnet.nets.coefficients": ("Coefficients", "initializer"),
+    "numnet.nets.continuous": ("ODEBlock", "ODEStage", "torchdiffeq_method"),
+    "numnet.nets.model": ("ResidualNet", "StepScheme"),
+    "numnet.nets.names": ("NETS", "REVERSIBLE_NETS"),
+    "numnet.nets.stage": ("SchemeStage",),
+    "numnet.nets.steps": ("DROPPED", "LMMRule", "RKRule", "combine", "rule_for"),
+    "numnet.nets.stochastic": ("survival_probabilities",),
+}
+__all__ = sorted(name for names in _MODULES.values() for name in names)
+__getattr__, __dir__ = lazy_exports(__name__, {n: m for m, names in _MODULES.items() for n in names})

@@ -33,6 +33,7 @@ import sympy as sp
 from .. import schemes
 from .blocks import BLOCKS, make_block
 from .continuous import ODEStage
+from .names import NETS, REVERSIBLE_NETS, SCHEME_NETS
 from .model import ResidualNet
 from .stage import SchemeStage
 from .stochastic import paper_p_L, survival_probabilities
@@ -40,8 +41,6 @@ from .stochastic import paper_p_L, survival_probabilities
 LAYERS_PER_BLOCK = {"basic": 2, "bottleneck": 3, "resnext": 3}
 _EXAMPLES = {"basic": "20, 32, 44, 56, 110", "bottleneck": "29, 56, 164", "resnext": "29"}
 DEFAULT_WIDTHS = {"basic": (16, 32, 64), "bottleneck": (16, 32, 64), "resnext": (64, 128, 256)}
-REVERSIBLE_NETS = ("hamiltonian", "midpoint_net", "leapfrog_net", "revnet")  # numnet.nets.reversible_nets
-NETS = ("resnet", "lm_resnet", "adams_net", "scheme_net", "ode_net") + REVERSIBLE_NETS
 
 
 def blocks_per_stage(depth, block: str = "basic", stages: int = 3) -> int:
@@ -233,7 +232,7 @@ def build(net: str, depth: int, *, num_classes: int = 10, in_channels: int = 3, 
         from .reversible_nets import build_reversible
 
         return build_reversible(net, depth, scheme=scheme, **common, **options)
-    if net in ("scheme_net", "ode_net"):
+    if net in SCHEME_NETS:
         if scheme is None:
             raise ValueError(f"net {net!r} needs scheme=<catalog name or scheme object>")
         builder = scheme_net if net == "scheme_net" else ode_net
