@@ -1,8 +1,12 @@
 """Jacobian spectra of residual branches: exact on linear maps, Arnoldi = full where it must."""
 
+import copy
+
 import numpy as np
 import pytest
 import torch
+
+from numnet import nets
 
 from numnet.study.spectra import arnoldi_ritz, block_spectra, jacobian_eigenvalues
 
@@ -114,3 +118,54 @@ def test_bad_input():
         block_spectra(torch.nn.Linear(2, 2), torch.zeros(1, 2))
     with pytest.raises(ValueError, match="not submodules"):
         block_spectra(TinyNet(), torch.zeros(1, 2, 4, 4), branches=[torch.nn.Linear(2, 2)])
+
+
+def _inputs_seen(net, modules, x):
+    """The first input each module receives in an eval-mode float64 forward of ``net``."""
+    seen = {}
+    handles = [m.register_forward_pre_hook(lambda mod, args, i=i: seen.setdefault(i, args[0].detach()))
+               for i, m in enumerate(modules) if m is not None]
+    with torch.no_grad():
+        net(x)
+    for h in handles:
+        h.remove()
+    return seen
+
+
+@pytest.mark.parametrize("name, depth, options", [
+    ("lm_resnet", 14, {}),
+    ("scheme_net", 14, {"scheme": "heun", "rk_blocks": "shared"}),
+    ("midpoint_net", 8, {}),
+])
+def test_the_nets_expose_their_branches_and_step_sizes(name, depth, options):
+    """block_spectra on a built net, with no branches given, equals the eigenvalues of each
+    step's field Jacobian at the state the step sees, times the step's h."""
+    from numnet.nets.multiscale import prolong_depth
+
+    torch.manual_seed(0)
+    net = nets.build(name, depth, widths=(2, 4, 4), in_channels=1, **options)
+    if not hasattr(net.stages[0], "stage"):  # scheme-built nets can also grow: h = 1/2
+        net = prolong_depth(net, 2, "constant")
+    x = torch.randn(2, 1, 4, 4)
+    spectra = block_spectra(net, x, samples=1, method="full")
+    branches, hs = net.residual_branches(), net.step_sizes()
+    assert len(spectra) == len(branches) == len(hs) == len(net.step_schemes())
+    net64 = copy.deepcopy(net).double().eval()
+    modules = [None if b is None else net64.get_submodule(n) for b in branches
+               for n in [next((n for n, m in net.named_modules() if m is b), None)]]
+    seen = _inputs_seen(net64, modules, x[:1].double())
+    square = 0
+    for i, (m, h, eig) in enumerate(zip(modules, hs, spectra)):
+        if m is None:
+            assert eig is None and h is None
+            continue
+        u = seen[i]
+        if m(u).shape != u.shape:  # a downsampling entry block
+            assert eig is None
+            continue
+        J = torch.autograd.functional.jacobian(lambda v: m(v.reshape(u.shape)).reshape(-1), u.reshape(-1))
+        expect = sorted_c(h * np.linalg.eigvals(J.numpy()))
+        assert np.allclose(sorted_c(eig[0]), expect, atol=1e-7), i
+        square += 1
+    assert square >= 3
+    assert set(h for h in hs if h is not None) == ({0.1} if hasattr(net.stages[0], "stage") else {0.5})

@@ -116,6 +116,12 @@ class ODEStage(nn.Module):
     def forward(self, u):
         return self.ode(entry_step(self.blocks[0], u, self._euler, self._euler.values())[-1][0])
 
+    def branches(self) -> list:
+        """``(module, h)`` per record: the entry block with its Euler step, and the ODE's
+        field with its fixed step (``None`` for an adaptive method: no single h)."""
+        ode = self.ode.func.block if self.ode.method in FIXED_GRID else None
+        return [(self.blocks[0], float(self._euler.h)), (ode, self.ode.h)]
+
     def step_records(self) -> list:
         return [
             {"kind": "entry", "block": 0, "blocks": (0,), "scheme": self._euler.scheme, "values": {}},

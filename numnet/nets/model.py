@@ -98,6 +98,37 @@ class ResidualNet(nn.Module):
         """
         return [StepScheme(s, rec["block"], rec["kind"], rec["scheme"]) for s, rec in self._records()]
 
+    def _branches(self) -> list:
+        out = []
+        for stage in self.stages:
+            if hasattr(stage, "branches"):
+                out += stage.branches()
+            else:
+                out += [(None, None)] * len(stage.step_records())
+        return out
+
+    def residual_branches(self) -> list:
+        """Per step (the order of :meth:`step_schemes`), the module computing its vector
+        field F(u), or ``None`` where no single module does (what
+        :func:`numnet.study.spectra.block_spectra` linearises).
+
+        >>> from numnet import nets
+        >>> net = nets.lm_resnet(14, widths=(4, 4, 4))
+        >>> [type(b).__name__ for b in net.residual_branches()][:2], len(net.residual_branches())
+        (['BasicBlock', 'BasicBlock'], 6)
+        """
+        return [module for module, _ in self._branches()]
+
+    def step_sizes(self) -> list:
+        """Per step, the step size h multiplying its field (z = hλ), ``None`` where
+        :meth:`residual_branches` has no module.
+
+        >>> from numnet import nets
+        >>> nets.resnet(14, widths=(4, 8, 8)).step_sizes()   # None: the downsampling entries
+        [1.0, 1.0, None, 1.0, None, 1.0]
+        """
+        return [None if module is None else h for module, h in self._branches()]
+
     def coefficient_parameters(self):
         """The learnable scheme coefficients (e.g. to exempt them from weight decay)."""
         for stage in self.stages:

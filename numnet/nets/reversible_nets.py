@@ -191,6 +191,14 @@ class ReversibleSection(nn.Module):
             return state
         return torch.cat(state, dim=1) if self.split else state[-1]
 
+    def branches(self) -> list:
+        """``(module, h)`` per block: the field f of a first-order multistep block (midpoint:
+        z = hλ against the LMM's region); ``None`` for coupling and second-order blocks,
+        whose linear stability is not read off one Jacobian (see
+        theory/reversible-stability.md)."""
+        return [(b.f, b.h) if isinstance(b, MultistepBlock) and b.order == 1 else (None, b.h)
+                for b in self.stage.blocks]
+
     def step_records(self) -> list:
         """One record per block: every block is one step of :attr:`scheme` (nothing learned)."""
         return [{"kind": "scheme", "block": j, "blocks": [j], "scheme": self.scheme, "values": {}}

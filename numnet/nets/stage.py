@@ -179,6 +179,15 @@ class SchemeStage(nn.Module):
             out.append({"kind": kind, "block": blocks[0], "blocks": blocks, "scheme": scheme, "values": values})
         return out
 
+    def branches(self) -> list:
+        """Per step (the order of :meth:`step_records`), ``(module, h)``: the block whose
+        forward is the step's vector field F (for an RK step, its first stage, evaluated
+        at u_n) and the step size multiplying it; ``None`` for an entry block with a
+        projection shortcut (it changes the shape: no square Jacobian)."""
+        h = float(self.rule.h)
+        return [(None, h) if kind == "entry" and _projects(self.blocks[blocks[0]]) else (self.blocks[blocks[0]], h)
+                for kind, blocks, _ in self.plan]
+
     def extra_repr(self) -> str:
         kinds = [k for k, _, _ in self.plan]
         return (f"scheme={self.scheme.name}, blocks={len(self.blocks)}, steps={len(self.plan)} "
@@ -186,10 +195,18 @@ class SchemeStage(nn.Module):
                 f"history={self.history_mode}")
 
 
+def _projects(block) -> bool:
+    return getattr(block, "needs_projection", hasattr(block, "transition"))
+
+
 def entry_step(block, u, euler, values, gate=None) -> list:
     """The entry step u_1 = P(u_0) + h F(u_0) through ``block``'s shortcut P; returns the
     history [[P(u_0), F(u_0)], [u_1, None]] (F gated for stochastic depth)."""
-    p, f = block.transition(u) if hasattr(block, "transition") else (u, block(u))
+    # a block whose shortcut is the identity is called as itself (so hooks on it see u)
+    if _projects(block):
+        p, f = block.transition(u)
+    else:
+        p, f = u, block(u)
     hist = [[p, gated(lambda _: f, gate)(None)]]
     euler.advance(hist, None, values)
     return hist

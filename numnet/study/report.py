@@ -163,8 +163,8 @@ def train_part(out: Path, settings: dict, progress: bool, *, data: str = "fashio
             "learned per-block schemes: order and stability interval over every learned block (the interval "
             "is the one all blocks share).\n"]
     if no_spectra:
-        body.append("Jacobian spectra: not drawn — the nets do not expose `residual_branches()` yet, so the "
-                    "study cannot tell which module is each step's vector field.\n")
+        body.append("Jacobian spectra: not drawn for some runs — their model has no `residual_branches()`, so "
+                    "the study cannot tell which module is each step's vector field.\n")
     body += [f"![{f.stem}](study/{f.name})\n" for f in learned + others]
     return Section("train", title, "ok", "\n".join(body), [folder / "table.md", *figures])
 

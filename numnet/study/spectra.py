@@ -141,7 +141,7 @@ def arnoldi_ritz(matvec, v0: torch.Tensor, k: int, *, seed: int = 0) -> np.ndarr
     return np.linalg.eigvals(H[:, :k, :k].cpu().double().numpy())
 
 
-def block_spectra(model: torch.nn.Module, x: torch.Tensor, branches=None, *, h=1.0, samples: int = 4,
+def block_spectra(model: torch.nn.Module, x: torch.Tensor, branches=None, *, h=None, samples: int = 4,
                   dtype: torch.dtype | None = torch.float64, method: str = "auto", krylov_dim: int = 24,
                   max_full_dim: int = 2048, seed: int = 0) -> list:
     """Per residual branch, the eigenvalues of its Jacobian at the inputs it receives when
@@ -153,7 +153,8 @@ def block_spectra(model: torch.nn.Module, x: torch.Tensor, branches=None, *, h=1
     block that changes the shape); default ``model.residual_branches()``. Each branch's
     input is its first call in the forward pass (for RK nets, the step's own u_n). ``h``:
     the step size multiplying the branches' output in the scheme (one number, or one per
-    branch); the eigenvalues returned are z = h·λ. The model
+    branch); default ``model.step_sizes()`` with the model's branches, else 1. The
+    eigenvalues returned are z = h·λ. The model
     runs in eval mode (batch norm from running statistics, no stochastic depth) on a copy
     in ``dtype`` (float64 by default, for clean eigenvalues); the model itself is left as
     it was.
@@ -180,7 +181,10 @@ def block_spectra(model: torch.nn.Module, x: torch.Tensor, branches=None, *, h=1
             raise TypeError(f"{type(model).__name__} has no residual_branches(); pass branches=[module, ...] "
                             f"(the modules computing each block's F_n, in block order)")
         branches = list(model.residual_branches())
+        if h is None and hasattr(model, "step_sizes"):
+            h = model.step_sizes()
     branches = list(branches)
+    h = 1.0 if h is None else h
     hs = [h] * len(branches) if isinstance(h, (int, float)) else list(h)
     if len(hs) != len(branches):
         raise ValueError(f"h must be one number or one per branch ({len(branches)}), got {len(hs)}")
