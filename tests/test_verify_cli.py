@@ -40,11 +40,12 @@ def test_verify_refuses_unknown_names(tmp_path, capsys):
 
 def test_plot_convergence_from_results_and_files(tmp_path):
     c = convergence("heun", "harmonic_oscillator", hs=[0.1, 0.05, 0.025])
-    fig = plot_convergence([c], orders=[2], title="heun", path=tmp_path / "heun", formats=("png", "svg"))
+    fig = plot_convergence([c], orders=[2], title="heun", path=[tmp_path / "heun.png", tmp_path / "heun.svg"])
     ax = fig.axes[0]
     assert ax.get_xscale() == ax.get_yscale() == "log" and ax.get_title() == "heun"
     assert (tmp_path / "heun.png").stat().st_size > 0 and (tmp_path / "heun.svg").exists()
-    with pytest.raises(ValueError, match="formats must be among"):
-        plot_convergence([c], formats=("jpg",))
+    assert type(fig.canvas).__name__ == "FigureCanvasAgg"  # own canvas: no pyplot, no backend switch
+    with pytest.raises(ValueError, match="must end in one of .png, .svg, .pdf, got '.*heun.jpg'"):
+        plot_convergence([c], path=tmp_path / "heun.jpg")
     with pytest.raises(TypeError, match="objects with hs and errors"):
         plot_convergence([1, 2])

@@ -110,14 +110,11 @@ def run(args) -> int:
 def _plots(records, folder):
     from types import SimpleNamespace
 
-    import matplotlib.pyplot as plt
-
     from numnet.plots import plot_convergence
 
     for rec in records:
         row = rec["row"]
         curves = [SimpleNamespace(hs=c["hs"], errors=c["errors"], used=c["used"],
                                   label=f"{c['problem']}: {c['order']:.2f}") for c in rec["curves"]]
-        fig = plot_convergence(curves, orders=[row["order"]], title=f"{row['scheme']} (order {row['order']})",
-                               path=folder / row["scheme"], formats=("png", "svg"))
-        plt.close(fig)
+        plot_convergence(curves, orders=[row["order"]], title=f"{row['scheme']} (order {row['order']})",
+                         path=[folder / f"{row['scheme']}.{fmt}" for fmt in ("png", "svg")])

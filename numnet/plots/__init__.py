@@ -3,8 +3,7 @@
 One module per kind of figure; every plot function returns its ``Figure`` and writes it
 when given a path.
 
-- :func:`plot_convergence` — log-log error against step size, with reference slopes
-  (``path`` without suffix, one file per entry of ``formats``).
+- :func:`plot_convergence` — log-log error against step size, with reference slopes.
 - :func:`stability_regions` — filled absolute-stability regions and boundaries of LMMs
   and RK methods on one axes, with automatic bounds; :func:`region_panels` — several
   such panels side by side.
@@ -15,8 +14,8 @@ when given a path.
 - :func:`accuracy_curves` — test accuracy against cost or time per epoch, runs side by
   side, the levels of a multilevel schedule marked.
 
-The last five build their own Agg-canvas Figure (no pyplot state, so they also display in
-notebooks) and take ``path=`` with its suffix (``.png``, ``.svg``, ``.pdf``; a list
+Each builds its own Agg-canvas Figure (no pyplot state, so they also display in
+notebooks) and takes ``path=`` with its suffix (``.png``, ``.svg``, ``.pdf``; a list
 writes several).
 """
 

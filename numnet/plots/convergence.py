@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
-FORMATS = ("png", "svg")
+from .figure import axes, save
 
 
 def _curves(curves):
@@ -22,34 +20,23 @@ def _curves(curves):
     return out
 
 
-def plot_convergence(curves, *, orders=(), title=None, path=None, formats=("png",), ax=None):
+def plot_convergence(curves, *, orders=(), title=None, path=None, ax=None):
     """Plot error against h on log-log axes; returns the matplotlib ``Figure``.
 
     ``curves``: objects with ``hs``, ``errors`` (and optionally ``label``, ``used``, e.g.
     :class:`numnet.solvers.Convergence`) or a dict label → (hs, errors). Points that entered
     a fit are filled, the others hollow. ``orders``: reference slopes h^p drawn through the
-    first curve's smallest-h fitted point. ``path`` (without suffix) saves one file per
-    format in ``formats`` (png, svg).
+    first curve's smallest-h fitted point. ``path``: a file (``.png``, ``.svg``, ``.pdf``)
+    or a list of them, as for every figure of :mod:`numnet.plots`.
 
     >>> fig = plot_convergence({"Euler": ([0.1, 0.05], [0.1, 0.05])}, orders=[1], title="demo")
     >>> fig.axes[0].get_xscale(), len(fig.axes[0].lines)  # curve, its points, h^1
     ('log', 3)
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    bad = [f for f in formats if f not in FORMATS]
-    if bad:
-        raise ValueError(f"formats must be among {FORMATS}, got {bad}")
     data = _curves(curves)
     if not data:
         raise ValueError("plot_convergence needs at least one curve")
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(5.0, 3.8))
-    else:
-        fig = ax.figure
+    fig, ax = axes(ax, figsize=(5.0, 3.8))
     anchor = None
     for label, hs, errs, used in data:
         ok = np.isfinite(errs) & (errs > 0)
@@ -75,10 +62,4 @@ def plot_convergence(curves, *, orders=(), title=None, path=None, formats=("png"
         ax.set_title(title)
     ax.legend(fontsize=7)
     ax.grid(True, which="both", lw=0.3, alpha=0.5)
-    fig.tight_layout()
-    if path is not None:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        for fmt in formats:
-            fig.savefig(path.with_suffix("." + fmt))
-    return fig
+    return save(fig, path)
