@@ -42,10 +42,9 @@ def markdown(rows) -> str:
     | 1 | x |  |
     | 2 |  | 3 |
     """
-    cols = columns(rows)
-    lines = ["| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
-    lines += ["| " + " | ".join(str(r.get(c, "")) for c in cols) + " |" for r in rows]
-    return "\n".join(lines)
+    from numnet.schemes.table import format_table
+
+    return format_table(rows, columns=columns(rows), fmt="markdown")
 
 
 def run(args) -> int:

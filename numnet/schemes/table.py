@@ -15,7 +15,12 @@ COLUMNS = ("name", "kind", "steps/stages", "explicit", "order", "error constant"
            "zero-stable", "stability interval", "A-stable", "L-stable", "A(alpha)")
 
 
-def _fmt_interval(interval: sp.Set) -> str:
+def format_interval(interval: sp.Set) -> str:
+    """A stability interval on the negative axis: ``(a, 0]``, ``(-inf, 0]``, ``{0}`` or ``empty``.
+
+    >>> format_interval(sp.Interval(-2, 0, left_open=True)), format_interval(sp.S.EmptySet)
+    ('(-2, 0]', 'empty')
+    """
     if interval is sp.S.EmptySet:
         return "empty"
     if isinstance(interval, sp.FiniteSet):
@@ -23,10 +28,15 @@ def _fmt_interval(interval: sp.Set) -> str:
     lo = interval.inf
     if lo == -sp.oo:
         return "(-inf, 0]"
-    return f"({_fmt_number(lo)}, 0]"
+    return f"({format_number(lo)}, 0]"
 
 
-def _fmt_number(x) -> str:
+def format_number(x) -> str:
+    """Exact when rational or a short expression, else 6 significant digits.
+
+    >>> format_number(sp.Rational(-5, 12)), format_number(sp.sqrt(2)), format_number(sp.sqrt(3) / 7 - sp.Rational(1, 9))
+    ('-5/12', 'sqrt(2)', '0.136325')
+    """
     x = sp.sympify(x)
     if x.is_Rational:
         return str(x)
@@ -44,9 +54,9 @@ def properties(scheme) -> dict:
         "steps/stages": scheme.steps if lmm else scheme.stages,
         "explicit": scheme.is_explicit,
         "order": scheme.order,
-        "error constant": _fmt_number(scheme.error_constant),
+        "error constant": format_number(scheme.error_constant),
         "zero-stable": scheme.is_zero_stable,
-        "stability interval": _fmt_interval(scheme.stability_interval()),
+        "stability interval": format_interval(scheme.stability_interval()),
         "A-stable": scheme.is_A_stable,
         "L-stable": "" if lmm else scheme.is_L_stable,
     }
@@ -65,7 +75,14 @@ def catalog_rows(names=None) -> list:
 
 
 def format_table(rows, columns=COLUMNS, fmt: str = "text") -> str:
-    """Rows as an aligned text table or a Markdown table."""
+    """Dict rows as an aligned text table or a Markdown table (a missing key: empty cell).
+
+    >>> print(format_table([{"a": 1, "b": "x"}, {"a": 2}], columns=["a", "b"], fmt="markdown"))
+    | a | b |
+    |---|---|
+    | 1 | x |
+    | 2 |  |
+    """
     cells = [[str(r.get(c, "")) for c in columns] for r in rows]
     if fmt == "markdown":
         lines = ["| " + " | ".join(columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]

@@ -176,30 +176,11 @@ class Verification:
         constant (exact when rational), stability interval on the negative axis, verdict."""
         out = {"scheme": self.scheme, "kind": self.kind, "order": self.order}
         out.update({f"observed ({k})": f"{v:.3f}" for k, v in self.observed.items()})
-        out.update({"error constant": _fmt_number(self.error_constant),
-                    "stability interval": _fmt_interval(self.stability_interval), "verdict": self.verdict})
+        from numnet.schemes.table import format_interval, format_number  # the catalog table's formats
+
+        out.update({"error constant": format_number(self.error_constant),
+                    "stability interval": format_interval(self.stability_interval), "verdict": self.verdict})
         return out
-
-
-def _fmt_number(x) -> str:
-    import sympy as sp
-
-    x = sp.sympify(x)
-    if x.is_Rational:
-        return str(x)
-    return f"{float(sp.N(x, 30)):.6g}"
-
-
-def _fmt_interval(interval) -> str:
-    """(a, 0] with a to 6 digits, (-inf, 0], {0} or empty."""
-    import sympy as sp
-
-    if interval is sp.S.EmptySet:
-        return "empty"
-    if isinstance(interval, sp.FiniteSet):
-        return "{0}"
-    lo = interval.inf
-    return "(-inf, 0]" if lo == -sp.oo else f"({_fmt_number(lo)}, 0]"
 
 
 def verify(scheme, problems=None, *, tol=0.15, **kwargs) -> Verification:

@@ -62,16 +62,16 @@ def scheme_properties(name: str) -> dict:
 
 
 def _properties(s) -> dict:
-    from numnet.schemes.table import _fmt_interval, _fmt_number  # the catalog table's formats
+    from numnet.schemes.table import format_interval, format_number
 
     interval = s.stability_interval()
     ec = s.error_constant
     return {
         "order": int(s.order),
-        "error_constant": _fmt_number(ec),
+        "error_constant": format_number(ec),
         "error_constant_value": float(ec),
         "zero_stable": bool(s.is_zero_stable),
-        "stability_interval": _fmt_interval(interval),
+        "stability_interval": format_interval(interval),
         "stability_left": interval_left(interval),
     }
 
