@@ -14,7 +14,7 @@ Measures, in one run and interleaved (rounds alternate the nets, medians reporte
   replaced by a fixed f), fastest of many repetitions, and its excess over ResNet's as a
   percentage of ResNet's training step — the intrinsic overhead of a scheme;
 - saved activations: bytes of the distinct storages autograd keeps for the backward
-  pass (counted with ``torch.autograd.graph.saved_tensors_hooks``) — exact and
+  pass (``numnet.nets.memory.SavedTensors``, parameters and buffers excluded) — exact and
   device-independent; the target is LM-ResNet = ResNet + 0 extra (the previous state is
   already saved by the next block's batch norm);
 - peak memory allocated during one training step: ``torch.cuda.max_memory_allocated``
@@ -32,6 +32,7 @@ import time
 import torch
 
 from numnet import nets
+from numnet.nets.memory import SavedTensors
 
 NETS = {
     "resnet": lambda d: nets.resnet(d),
@@ -65,17 +66,9 @@ def _build(name, args, device):
 
 def saved_activation_bytes(model, x) -> tuple:
     """(bytes, count) of distinct storages saved for backward by one training forward."""
-    seen = {}
-
-    def pack(t):
-        if isinstance(t, torch.Tensor) and not isinstance(t, torch.nn.Parameter):
-            st = t.untyped_storage()
-            seen[st.data_ptr()] = st.nbytes()
-        return t
-
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+    with SavedTensors(exclude=[*model.parameters(), *model.buffers()]) as saved:
         model(x)
-    return sum(seen.values()), len(seen)
+    return saved.bytes, saved.count
 
 
 def step_arithmetic_seconds(model, x, device, reps: int = 30) -> float:
