@@ -174,6 +174,9 @@ def test_lm_resnet_20_grows_into_the_lm_resnet_32_architecture_and_back():
         torch.testing.assert_close(a, b, rtol=0, atol=0, msg=name)
     net.eval(), back.eval()
     torch.testing.assert_close(back(x), net(x), rtol=0, atol=0)
+    # per-step checkpointing survives growth
+    grown = prolong_depth(nets.lm_resnet(20, widths=(4, 4, 4), num_classes=3, checkpoint=2))
+    assert [s.checkpoint for s in grown.stages] == [2, 2, 2]
 
 
 def test_rk_steps_move_their_blocks_together_and_survival_is_interpolated():

@@ -17,7 +17,8 @@ RK on tensors), :mod:`.stage` (the compiler: scheme + blocks → stage), :mod:`.
 :mod:`.stochastic` (stochastic depth), :mod:`.model` (the network and its bridge back to
 numerics), :mod:`.continuous` (torchdiffeq baseline), :mod:`.builders`, :mod:`.names` (the
 families, without torch), :mod:`.reversible` and :mod:`.reversible_nets` (reversible
-stages and networks), :mod:`.memory`, :mod:`.multiscale`. Names are imported on first use.
+stages and networks), :mod:`.recompute` (checkpointing with batch norm counted once),
+:mod:`.memory`, :mod:`.multiscale`. Names are imported on first use.
 This package never imports :mod:`numnet.solvers`.
 """
 

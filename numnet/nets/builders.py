@@ -110,9 +110,11 @@ def _as_scheme(scheme):
 def scheme_net(scheme, depth: int, *, num_classes: int = 10, in_channels: int = 3, block: str = "basic",
                widths=None, shortcut: str = "projection", h=1, history: str = "carry", rk_blocks: str = "per_stage",
                iterations: int = 2, init=None, stochastic_depth=None, drop_mode: str = "batch",
-               cardinality: int = 8, group_width: int = 64) -> ResidualNet:
+               cardinality: int = 8, group_width: int = 64, checkpoint: int = 0) -> ResidualNet:
     """A CIFAR-style residual network whose stages are steps of ``scheme`` (a catalog name
     or a scheme object: explicit or implicit, LMM or RK, free symbols learnable).
+    ``checkpoint=n``: recompute every n steps in the backward pass instead of storing
+    their activations (see :class:`~numnet.nets.SchemeStage`).
 
     >>> from numnet import nets
     >>> net = nets.scheme_net("heun", 20)   # RK2: 1 entry block + 1 step of 2 blocks per stage
@@ -127,7 +129,7 @@ def scheme_net(scheme, depth: int, *, num_classes: int = 10, in_channels: int = 
 
     def make_stage(blocks, survival):
         return SchemeStage(scheme, blocks, h=h, history=history, rk_blocks=rk_blocks, iterations=iterations,
-                           init=init, survival=survival, drop_mode=drop_mode)
+                           init=init, survival=survival, drop_mode=drop_mode, checkpoint=checkpoint)
 
     return _assemble(make_stage, depth, block=block, widths=widths, in_channels=in_channels, num_classes=num_classes,
                      shortcut=shortcut, stochastic_depth=stochastic_depth, scheme=scheme,

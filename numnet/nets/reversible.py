@@ -24,8 +24,9 @@ Batch norm: in the backward pass every ``_BatchNorm`` inside a block runs in tra
 forward (:func:`frozen_batch_norm`). Blocks must be deterministic (no dropout).
 
 Schemes that are reversible only in exact arithmetic (LM-ResNet: :func:`inversion_error`)
-run with :class:`Checkpointed` instead: ``torch.utils.checkpoint`` per block, the same
-batch-norm rule during its recomputation.
+are checkpointed instead: ``nets.build("lm_resnet", 110, checkpoint=1)`` stores one state
+per step and recomputes each step in the backward pass (:mod:`numnet.nets.recompute`, the
+same batch-norm rule); :class:`Checkpointed` does the same for a list of blocks.
 
 >>> import torch
 >>> from numnet.schemes import get
@@ -39,43 +40,14 @@ True
 
 from __future__ import annotations
 
-import contextlib
-
 import torch
 from torch import nn
 from torch.autograd.function import once_differentiable
-from torch.utils.checkpoint import checkpoint
 
 from numnet.schemes import LinearMultistep
 from numnet.schemes.partitioned import PartitionedScheme, SecondOrderMultistep
 
-
-@contextlib.contextmanager
-def frozen_batch_norm(module: nn.Module):
-    """Batch norms in ``module`` that are training still normalise with batch statistics
-    (so gradients are those of the forward pass) but leave their running statistics and
-    ``num_batches_tracked`` bit-for-bit unchanged: momentum is 0 inside (running ←
-    1·running + 0·batch, exact in floating point) and the counter is restored after.
-    The same tensors are saved for backward as in an ordinary call, which
-    ``torch.utils.checkpoint`` checks.
-
-    >>> bn = nn.BatchNorm1d(2)
-    >>> with frozen_batch_norm(bn):
-    ...     _ = bn(torch.randn(4, 2) + 5)
-    >>> bn.running_mean.tolist(), int(bn.num_batches_tracked)
-    ([0.0, 0.0], 0)
-    """
-    bns = [m for m in module.modules()
-           if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.training and m.track_running_stats]
-    saved = [(m.momentum, m.num_batches_tracked.clone()) for m in bns]
-    for m in bns:
-        m.momentum = 0.0
-    try:
-        yield
-    finally:
-        for m, (momentum, count) in zip(bns, saved):
-            m.momentum = momentum
-            m.num_batches_tracked.copy_(count)
+from .recompute import frozen_batch_norm, recomputed
 
 
 def _vjp(f: nn.Module, x: torch.Tensor, v: torch.Tensor, param_grads: dict):
@@ -377,9 +349,9 @@ class Checkpointed(nn.Module):
     stored; the segment is recomputed in the backward pass with batch norm frozen, so
     running statistics are updated once. Exact for every scheme, reversible or not.
     Blocks of a :class:`ReversibleStage` can be wrapped one by one; a nets-layer
-    :class:`~numnet.nets.SchemeStage` (LM-ResNet, Adams, RK) only whole, as one segment
-    (its history lives inside it), and the wrapper hides the stage's ``coef`` and
-    ``step_records`` from :class:`~numnet.nets.ResidualNet`.
+    :class:`~numnet.nets.SchemeStage` (LM-ResNet, Adams, RK) checkpoints its own steps
+    instead (``checkpoint=n``, ``nets.build(..., checkpoint=n)``), since its history lives
+    inside it.
 
     >>> blocks = [nn.Sequential(nn.BatchNorm1d(3), nn.Linear(3, 3)) for _ in range(4)]
     >>> net = Checkpointed(blocks, segment=2)
@@ -404,11 +376,7 @@ class Checkpointed(nn.Module):
         for start in range(0, len(self.blocks), self.segment):
             part = self.blocks[start : start + self.segment]
             run = _Segment(part)
-            if torch.is_grad_enabled():
-                state = checkpoint(run, *state, use_reentrant=False,
-                                   context_fn=lambda p=part: (contextlib.nullcontext(), frozen_batch_norm(p)))
-            else:
-                state = run(*state)
+            state = recomputed(run, *state, modules=part)
             state = state if isinstance(state, tuple) else (state,)
         return state if tuple_state else state[0]
 

@@ -43,6 +43,7 @@ import torch.nn as nn
 
 from .. import schemes
 from .coefficients import resolve_inits
+from .recompute import recomputed
 from .steps import LMMRule, rule_for
 from .stochastic import MODES, check_p_L, gated, sample_gates
 
@@ -55,16 +56,23 @@ class SchemeStage(nn.Module):
 
     ``blocks``: modules mapping u to f(u) (same shape), the first one with a
     ``transition(u) -> (P(u), f)`` method when it changes the shape. ``survival``: one
-    survival probability per block for stochastic depth (None: off).
+    survival probability per block for stochastic depth (None: off). ``checkpoint=n``
+    keeps for backward only the history every n steps start from and recomputes those
+    steps in the backward pass (batch norm counted once, :mod:`numnet.nets.recompute`):
+    exact gradients, activation memory of about one state per n steps, one extra forward.
+    The way to save memory for schemes that cannot be inverted safely (LM-ResNet).
     """
 
     def __init__(self, scheme, blocks, *, entry: bool = True, h=1, history: str = "carry",
                  rk_blocks: str = "per_stage", iterations: int = 2, init=None, survival=None,
-                 drop_mode: str = "batch"):
+                 drop_mode: str = "batch", checkpoint: int = 0):
         super().__init__()
         blocks = list(blocks)
         if not blocks:
             raise ValueError("a stage needs at least one block")
+        if isinstance(checkpoint, bool) or not isinstance(checkpoint, int) or checkpoint < 0:
+            raise ValueError(f"checkpoint must be 0 (off) or a positive number of steps per checkpoint, "
+                             f"got {checkpoint!r}")
         if history not in HISTORY_MODES:
             raise ValueError(f"history must be one of {HISTORY_MODES}, got {history!r}")
         if rk_blocks not in RK_BLOCK_MODES:
@@ -78,6 +86,7 @@ class SchemeStage(nn.Module):
         self.entry = bool(entry)
         self.history_mode = history
         self.drop_mode = drop_mode
+        self.checkpoint = checkpoint
         self.plan, n_slots = self._make_plan(len(blocks), rk_blocks)
         self.coef = nn.ParameterDict()
         if self.rule.learnable:
@@ -140,21 +149,44 @@ class SchemeStage(nn.Module):
             gates = sample_gates(self.survival, u, self.drop_mode)
         else:
             gates = [None] * len(self.blocks)
-        rule = self.rule
-        hist = None
-        for kind, blocks, slot in self.plan:
-            if kind == "entry":
-                hist = self._entry(u, gates[0])
-                continue
-            if hist is None:
-                hist = [[u, None]]
+        steps = list(self.plan)
+        if steps and steps[0][0] == "entry":
+            hist = self._entry(u, gates[0])
+            steps = steps[1:]
+        else:
+            hist = [[u, None]]
+        if self.checkpoint:
+            for start in range(0, len(steps), self.checkpoint):
+                hist = self._recomputed(steps[start:start + self.checkpoint], hist, gates)
+        else:
+            self._run(steps, hist, gates)
+        return hist[-1][0]
+
+    def _run(self, steps, hist, gates) -> None:
+        """Take ``steps`` (entries of the plan after the entry step) on ``hist`` in place."""
+        for kind, blocks, slot in steps:
             fields = [gated(self.blocks[b], gates[b]) for b in blocks]
             if kind == "startup":
                 self.euler.advance(hist, fields, self._euler_values)
             else:
-                rule.advance(hist, fields, self._step_values(slot))
-            rule.trim(hist)
-        return u if hist is None else hist[-1][0]
+                self.rule.advance(hist, fields, self._step_values(slot))
+            self.rule.trim(hist)
+
+    def _recomputed(self, steps, hist, gates) -> list:
+        """:meth:`_run` keeping only the history it starts from; recomputed in backward."""
+        layout = [(e[0] is not None, e[1] is not None) for e in hist]
+        out_layout = []
+
+        def run(*tensors):
+            it = iter(tensors)
+            h = [[next(it) if has_u else None, next(it) if has_f else None] for has_u, has_f in layout]
+            self._run(steps, h, gates)
+            out_layout[:] = [(e[0] is not None, e[1] is not None) for e in h]
+            return tuple(t for e in h for t in e if t is not None)
+
+        modules = [self.blocks[b] for _, blocks, _ in steps for b in blocks]
+        it = iter(recomputed(run, *(t for e in hist for t in e if t is not None), modules=modules))
+        return [[next(it) if has_u else None, next(it) if has_f else None] for has_u, has_f in out_layout]
 
     def _entry(self, u, gate):
         hist = entry_step(self.blocks[0], u, self.euler, self._euler_values, gate)
