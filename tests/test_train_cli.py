@@ -17,7 +17,7 @@ def test_help_lists_the_choices(capsys):
     text = capsys.readouterr().out
     for choice in ("lm_resnet", "scheme_net", "ode_net", "hamiltonian", "midpoint_net", "leapfrog_net", "revnet",
                    "fashion_mnist", "cifar100_coarse", "paper-cifar100", "rk4", "ab3", "stormer_verlet",
-                   "--no-reversible"):
+                   "--no-reversible", "--grad-checkpoint"):
         assert choice in text, choice
 
 
@@ -63,6 +63,8 @@ def test_cli_end_to_end_with_the_real_nets(tmp_path):
 
 @pytest.mark.parametrize("argv, message", [
     (["--net", "resnet", "--no-reversible"], "--no-reversible applies to the reversible nets"),
+    (["--net", "revnet", "--grad-checkpoint", "1"], "--grad-checkpoint applies to the nets ['resnet', 'lm_resnet'"),
+    (["--net", "lm_resnet", "--grad-checkpoint", "-1"], "numnet train: checkpoint must be 0 (off) or a positive"),
     (["--net", "hamiltonian", "--depth", "20"], "numnet train: depth must be 12n+2 for hamiltonian"),
     (["--net", "hamiltonian", "--depth", "14", "--scheme", "ab2"], "numnet train: unknown partitioned scheme 'ab2'"),
 ])
@@ -70,6 +72,15 @@ def test_bad_models_are_refused_without_a_traceback(argv, message, tmp_path):
     with pytest.raises(SystemExit) as err:
         main(["train", *argv, "--out", str(tmp_path / "run"), *TINY])
     assert message in str(err.value)
+
+
+def test_grad_checkpoint_trains_and_resumes_a_run_started_without_it(tmp_path):
+    out = tmp_path / "lm"
+    argv = ["train", "--net", "lm_resnet", "--depth", "8", "--out", str(out), *TINY]
+    assert main([*argv, "--stop-after", "1"]) == 0
+    assert main([*argv, "--resume", "--grad-checkpoint", "2"]) == 0  # exact gradients: the same run
+    result = TrainResult.load(out / "result.json")
+    assert result.finished and result.epochs_done == 2
 
 
 def test_reversible_nets_train_reversibly_ordinarily_and_grown(tmp_path):

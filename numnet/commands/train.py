@@ -17,7 +17,7 @@ import json
 import sys
 
 from numnet.data.sources import NAMES as DATA_NAMES
-from numnet.nets.names import NETS, REVERSIBLE_NETS
+from numnet.nets.names import NETS, REVERSIBLE_NETS, STAGE_NETS
 from numnet.train.recipe import RECIPES
 
 NAME = "train"
@@ -57,6 +57,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     model.add_argument("--no-reversible", dest="reversible", action="store_false",
                        help=f"run a reversible net ({', '.join(REVERSIBLE_NETS)}) with ordinary autograd: "
                             "activations stored, not recomputed in the backward pass (for comparison)")
+    model.add_argument("--grad-checkpoint", type=int, default=0, metavar="N",
+                       help=f"for {', '.join(STAGE_NETS)}: store only the state every N steps start from and "
+                            "recompute those steps in the backward pass (exact; less memory, one extra "
+                            "forward) (default: 0, off)")
     d = parser.add_argument_group("data")
     d.add_argument("--data", choices=DATA_NAMES, default="cifar10", help="data set (default: cifar10)")
     d.add_argument("--data-dir", metavar="DIR", help="directory (or CIFAR .tar.gz) holding the official files; "
@@ -112,6 +116,11 @@ def run(args: argparse.Namespace) -> int:
             raise SystemExit(f"--no-reversible applies to the reversible nets {list(REVERSIBLE_NETS)}, "
                              f"got --net {args.net}")
         options["reversible"] = False
+    if args.grad_checkpoint:
+        if args.net not in STAGE_NETS:
+            raise SystemExit(f"--grad-checkpoint applies to the nets {list(STAGE_NETS)} (reversible nets recompute "
+                             f"by inversion already), got --net {args.net}")
+        options["checkpoint"] = args.grad_checkpoint
     splits = data.load(args.data, root=args.data_dir, download=args.download,
                        val_split=args.val_split, split_seed=args.split_seed)
     if args.limit_train is not None:

@@ -8,3 +8,4 @@ command line builds its ``--help`` from them).
 REVERSIBLE_NETS = ("hamiltonian", "midpoint_net", "leapfrog_net", "revnet")  # numnet.nets.reversible_nets
 NETS = ("resnet", "lm_resnet", "adams_net", "scheme_net", "ode_net") + REVERSIBLE_NETS
 SCHEME_NETS = ("scheme_net", "ode_net")  # nets whose scheme is chosen by the caller
+STAGE_NETS = ("resnet", "lm_resnet", "adams_net", "scheme_net")  # SchemeStage nets (checkpoint=n)
