@@ -19,9 +19,11 @@ CIFAR-sized data, measured in a fresh subprocess so that peaks do not mix:
 
 Networks: ``hamiltonian`` (Chang et al.; widths 32/64/128, so each F acts on 16/32/64
 channels like a ResNet block), the same with ``reversible=False``, ``revnet`` likewise,
-and ``resnet``: the nets layer's pre-activation ResNet (widths 16/32/64), all built by
-``numnet.nets.build``. Depths 12n+2 / 6n+2:
-38, 110, 218, 1202. One thread by default (tiny CPU batches only contend with more).
+``resnet``: the nets layer's pre-activation ResNet (widths 16/32/64), and
+``lm_resnet_checkpointed``: LM-ResNet with per-step checkpointing (``checkpoint=1``, what
+numnet does for a scheme that cannot be inverted safely) beside plain ``lm_resnet``; all
+built by ``numnet.nets.build``. Depths 12n+2 / 6n+2: 38, 110, 218, 1202. One thread by
+default (tiny CPU batches only contend with more).
 Results are appended to ``--out`` (JSON lines) as they finish, and a
 rerun skips what is already there.
 """
@@ -40,18 +42,28 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(1, str(ROOT / "benchmarks"))
 
-NETS = ("hamiltonian", "hamiltonian_ordinary", "revnet", "revnet_ordinary", "resnet")  # table rows
+VARIANTS = {  # table row -> (family, build options)
+    "hamiltonian": ("hamiltonian", {"widths": (32, 64, 128)}),
+    "hamiltonian_ordinary": ("hamiltonian", {"widths": (32, 64, 128), "reversible": False}),
+    "revnet": ("revnet", {"widths": (32, 64, 128)}),
+    "revnet_ordinary": ("revnet", {"widths": (32, 64, 128), "reversible": False}),
+    "resnet": ("resnet", {}),
+    "lm_resnet_checkpointed": ("lm_resnet", {"checkpoint": 1}),
+    "lm_resnet": ("lm_resnet", {}),
+}
+NETS = tuple(VARIANTS)  # table rows
+TWINS = {"hamiltonian": "hamiltonian_ordinary", "revnet": "revnet_ordinary", "lm_resnet_checkpointed": "lm_resnet"}
+GROUPS = {"hamiltonian": ("hamiltonian", "hamiltonian_ordinary"), "revnet": ("revnet", "revnet_ordinary"),
+          "resnet": ("resnet",), "lm_resnet": ("lm_resnet_checkpointed", "lm_resnet")}
 
 
 def build(name: str, depth: int):
     from numnet import nets
 
-    if name == "resnet":
-        return nets.build("resnet", depth)
-    family, _, mode = name.partition("_")
-    if family not in ("hamiltonian", "revnet") or mode not in ("", "ordinary"):
+    if name not in VARIANTS:
         raise ValueError(f"unknown network {name!r}; known: {', '.join(NETS)}")
-    return nets.build(family, depth, widths=(32, 64, 128), reversible=mode != "ordinary")
+    family, options = VARIANTS[name]
+    return nets.build(family, depth, **options)
 
 
 def _step_fn(net, batch, device):
@@ -119,7 +131,7 @@ def measure_time(names, depth: int, batch: int, repeat: int, device: str, thread
         net = build(name, depth).to(device)
         steps[name], x, _ = _step_fn(net, batch, device)
         steps[name]()
-        if name.endswith("_ordinary"):  # what reconstruction adds at least: one forward without a graph
+        if name in TWINS.values():  # what recomputation adds at least: one forward without a graph
             steps[f"{name}/forward"] = _no_grad_forward(net, x, device)
     names = list(steps)
     times = {name: [] for name in names}
@@ -140,21 +152,18 @@ def _table(by, depths):
             cells = [fmt.format(by[net, d][key]) if key in by.get((net, d), {}) else "–" for d in depths]
             if any(c != "–" for c in cells):
                 lines.append(f"| {net} | " + " | ".join(cells) + " |")
-    lines.append("| **reversible / ordinary: saved, time (floor)** |" + " |" * len(depths))
-    for net in ("hamiltonian", "revnet"):
+    lines.append("| **recomputing / ordinary: saved, time (floor)** |" + " |" * len(depths))
+    for net, twin in TWINS.items():
         cells = []
         for d in depths:
-            a, b = by.get((net, d), {}), by.get((f"{net}_ordinary", d), {})
-            f = by.get((f"{net}_ordinary/forward", d), {})
+            a, b = by.get((net, d), {}), by.get((twin, d), {})
+            f = by.get((f"{twin}/forward", d), {})
             ok = all(k in a and k in b for k in ("saved_MB", "time_s"))
             floor = f" ({1 + f['time_s'] / b['time_s']:.2f}×)" if ok and "time_s" in f else ""
             cells.append(f"{a['saved_MB'] / b['saved_MB']:.3f}, {a['time_s'] / b['time_s']:.2f}×{floor}" if ok else "–")
-        lines.append(f"| {net} | " + " | ".join(cells) + " |")
+        if any(c != "–" for c in cells):
+            lines.append(f"| {net} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
-
-
-GROUPS = {"hamiltonian": ("hamiltonian", "hamiltonian_ordinary"), "revnet": ("revnet", "revnet_ordinary"),
-          "resnet": ("resnet",)}
 
 
 def main(argv=None) -> int:
