@@ -121,3 +121,31 @@ def test_bad_input():
 def test_latex():
     tex = schemes.get("heun").to_latex()
     assert tex.startswith(r"\begin{array}{c|cc}") and r"\frac{1}{2}" in tex
+
+
+def _reference_nodes(family, s):
+    from numpy.polynomial import legendre as L
+
+    P = lambda n: np.eye(n + 1)[n]  # noqa: E731  Legendre series of P_n on [-1, 1]
+    x = {"gauss_legendre": lambda: L.legroots(P(s)),
+         "radau_iia": lambda: L.legroots(L.legsub(P(s), P(s - 1))),  # P_s(2t-1) - P_{s-1}(2t-1)
+         "lobatto_iiia": lambda: np.r_[-1, L.legroots(L.legder(P(s - 1))), 1]}[family]()
+    return np.sort((np.real(x) + 1) / 2)
+
+
+@pytest.mark.parametrize("family, s", [("gauss_legendre", 4), ("gauss_legendre", 5), ("radau_iia", 4),
+                                       ("lobatto_iiia", 5)])
+def test_collocation_methods_beyond_the_catalog_are_exact_collocation(family, s):
+    """Nodes in radicals (or CRootOf where Cardano needs complex numbers: Radau s = 4),
+    weights solved in their number field: C(s), B(s) and, for Gauss, B(2s) hold to
+    rounding; nodes agree with numpy's Legendre roots."""
+    m = getattr(schemes, family)(s)
+    assert not any(e.atoms(sp.Float) for e in (*m.A, *m.b, *m.c))  # exact
+    A = np.array(m.A.evalf(30).tolist(), dtype=float)
+    b, c = np.array([float(x) for x in m.b]), np.array([float(x) for x in m.c])
+    np.testing.assert_allclose(c, _reference_nodes(family, s), atol=1e-14)
+    for k in range(1, s + 1):
+        np.testing.assert_allclose(A @ c ** (k - 1), c**k / k, atol=1e-14)
+    quadrature = 2 * s if family == "gauss_legendre" else s
+    for k in range(1, quadrature + 1):
+        assert abs(b @ c ** (k - 1) - 1 / k) < 1e-14

@@ -19,6 +19,7 @@ import difflib
 import functools
 
 import sympy as sp
+from sympy.polys.constructor import construct_domain
 from sympy.polys.matrices import DomainMatrix
 
 from .lmm import LinearMultistep
@@ -38,13 +39,19 @@ def _lagrange(nodes, j):
 
 def _quadrature_rows(nodes, intervals) -> list:
     """Interpolatory quadrature weights on ``nodes`` for each interval (a, b): the rows W
-    with Σ_j W_rj c_j^k = ∫_a^b t^k dt, k < s, i.e. W = M V⁻¹ for the Vandermonde V,
-    solved once in the number field the nodes generate (QQ, QQ<√15>, …)."""
+    with Σ_j W_rj c_j^k = ∫_a^b t^k dt, k < s, i.e. W = M V⁻¹ for the Vandermonde V.
+    Solved in the number field the nodes generate (QQ, QQ<√15>, …): only the nodes and
+    interval ends are converted into it; powers and the solve are field arithmetic."""
     s = len(nodes)
-    V = sp.Matrix(s, s, lambda j, k: sp.sympify(nodes[j]) ** k)  # row: node, column: power
-    M = sp.Matrix(len(intervals), s, lambda r, k: (sp.sympify(intervals[r][1]) ** (k + 1) - sp.sympify(intervals[r][0]) ** (k + 1)) / (k + 1))
-    both = DomainMatrix.from_Matrix(sp.Matrix.vstack(V, M), extension=True).to_field()
-    W = (both[s:, :] * both[:s, :].inv()).to_Matrix()
+    points = [sp.sympify(x) for x in nodes] + [sp.sympify(e) for ab in intervals for e in ab]
+    K, c = construct_domain(points, extension=True)
+    if not K.is_Field:  # ZZ for integer nodes (Adams, BDF)
+        K, c = K.get_field(), [K.get_field().convert_from(e, K) for e in c]
+    ends, c = c[s:], c[:s]
+    V = DomainMatrix([[c[j] ** k for k in range(s)] for j in range(s)], (s, s), K)
+    M = DomainMatrix([[K.quo(ends[2 * r + 1] ** (k + 1) - ends[2 * r] ** (k + 1), K.convert(k + 1)) for k in range(s)]
+                      for r in range(len(intervals))], (len(intervals), s), K)
+    W = (M * V.inv()).to_Matrix()
     return [[sp.expand(W[r, j]) for j in range(s)] for r in range(len(intervals))]
 
 
@@ -161,15 +168,13 @@ def _shifted_legendre(n):
 
 
 def _roots(poly_expr, what):
-    roots = sp.Poly(sp.expand(poly_expr), _t).all_roots()
-    out = []
-    for r in roots:
-        rr = sp.nsimplify(sp.radsimp(r.evalf(60)), [sp.sqrt(n) for n in range(2, 40)]) if isinstance(r, sp.CRootOf) else r
-        if isinstance(r, sp.CRootOf):
-            # keep only exact radicals we can verify; else the CRootOf itself
-            rr = rr if sp.simplify(sp.expand(poly_expr).subs(_t, rr)) == 0 else r
-        out.append(sp.radsimp(rr))
-    return sorted(out, key=lambda x: float(x))
+    """The roots of a polynomial in t with only real roots, ascending: radicals where
+    sympy's closed forms are real (exact by construction), else ``CRootOf``."""
+    poly = sp.Poly(sp.expand(poly_expr), _t)
+    found = sp.roots(poly, multiple=True)
+    if len(found) == poly.degree() and not any(r.has(sp.I) for r in found):
+        return sorted(found, key=float)
+    return sorted(poly.all_roots(), key=float)
 
 
 def _collocation(c, name):
@@ -190,6 +195,8 @@ def gauss_legendre(s: int) -> RungeKutta:
 
 def radau_iia(s: int) -> RungeKutta:
     """Radau IIA collocation, s stages, order 2s−1, c_s = 1 (s = 1 is backward Euler).
+    For s ≥ 4 the nodes are ``CRootOf`` (Cardano would need complex radicals), and exact
+    coefficients are long: s = 4 builds in about a second, s = 5 in about a minute.
 
     >>> radau_iia(2).c
     (1/3, 1)
