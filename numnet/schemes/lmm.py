@@ -251,10 +251,10 @@ class LinearMultistep(Scheme):
         """
         a, b = self._numeric_coefficients()
         z = np.asarray(z, dtype=complex)
-        coeffs = a - z[..., None] * b
-        inside, unsure = schur_cohn(coeffs)
+        coeffs = np.stack([a_j - z * b_j for a_j, b_j in zip(a, b)])  # π(ξ, z), one array per coefficient
+        inside, unsure = schur_cohn(coeffs, axis=0)
         if unsure.any():
-            inside[unsure] = roots_satisfy_condition(coeffs[unsure])
+            inside[unsure] = roots_satisfy_condition(np.moveaxis(coeffs, 0, -1)[unsure])
         return inside
 
     def boundary_locus(self, n: int = 400) -> np.ndarray:
