@@ -3,11 +3,13 @@
 ``numnet.data`` and ``numnet.train`` re-export names from modules that import torch;
 the command line only needs their registries (data set and recipe names) to build its
 ``--help``. With lazy exports, ``import numnet.train.recipe`` does not import torch.
+:func:`lazy_module` does the same for a whole module (``numnet.schemes`` and numpy).
 """
 
 from __future__ import annotations
 
 import importlib
+import types
 
 
 def lazy_exports(package: str, exports: dict[str, str]):
@@ -27,3 +29,21 @@ def lazy_exports(package: str, exports: dict[str, str]):
         return sorted(exports)
 
     return __getattr__, __dir__
+
+
+class _LazyModule(types.ModuleType):
+    def __getattr__(self, attr: str):
+        module = importlib.import_module(self.__name__)
+        self.__dict__.update(module.__dict__)  # from now on plain attribute lookups
+        return getattr(module, attr)
+
+
+def lazy_module(name: str) -> types.ModuleType:
+    """A stand-in for module ``name`` that imports it at its first attribute access
+    (``np = lazy_module("numpy")``: the import costs nothing until ``np.…`` runs).
+
+    >>> json = lazy_module("json")
+    >>> json.dumps([1])
+    '[1]'
+    """
+    return _LazyModule(name)

@@ -16,10 +16,12 @@ residual is below the error the arithmetic can make — no hand-tuned tolerance.
 
 from __future__ import annotations
 
-import numpy as np
 import sympy as sp
 
+from .._lazy import lazy_module
 from .trees import Forest
+
+np = lazy_module("numpy")  # imported at first use: numnet.schemes loads without numpy
 
 _SPLIT = 134217729.0  # 2**27 + 1, Dekker's splitter
 _EPS_DD = 2.0**-104

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import sympy as sp
 
+from .._lazy import lazy_module
 from ._exact import coefficient
 from .base import XI, Z, Scheme
 from .stability import critical_values, nonnegative_on_interval, root_condition_set, root_condition, roots_satisfy_condition, schur_cohn
+
+np = lazy_module("numpy")  # imported at first use: numnet.schemes loads without numpy
 
 
 class LinearMultistep(Scheme):

@@ -56,14 +56,16 @@ from __future__ import annotations
 import math
 import numbers
 
-import numpy as np
 import sympy as sp
 from sympy.polys.constructor import construct_domain
 
+from .._lazy import lazy_module
 from ._exact import is_zero
 from .bseries import graft, modified_field_of_multistep, modified_field_of_one_step
 from .elementary import U, ElementaryDifferential, _primes, elementary_differential, elementary_differentials, f
 from .trees import forest
+
+np = lazy_module("numpy")  # imported at first use: numnet.schemes loads without numpy
 
 H = sp.Symbol("h", positive=True)
 """The step size h."""

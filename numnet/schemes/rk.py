@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-import numpy as np
 import sympy as sp
 from sympy.polys.matrices import DomainMatrix
 
+from .._lazy import lazy_module
 from ._arith import Evaluator
 from ._exact import coefficient
 from .base import Z, Scheme
 from .stability import nonnegative_on_reals
 from .trees import forest
+
+np = lazy_module("numpy")  # imported at first use: numnet.schemes loads without numpy
 
 _MAX_ORDER = 20
 

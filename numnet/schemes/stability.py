@@ -10,10 +10,12 @@
 
 from __future__ import annotations
 
-import numpy as np
 import sympy as sp
 
+from .._lazy import lazy_module
 from ._exact import tolerance
+
+np = lazy_module("numpy")  # imported at first use: numnet.schemes loads without numpy
 
 
 def schur_cohn(coeffs: np.ndarray, rtol: float = 1e-12, axis: int = -1):

@@ -23,7 +23,9 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
-import numpy as np
+from .._lazy import lazy_module
+
+np = lazy_module("numpy")  # imported at first use: numnet.schemes loads without numpy
 
 
 @dataclass(frozen=True)
