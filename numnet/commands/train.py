@@ -30,7 +30,8 @@ def _scheme_names() -> list[str]:
     from numnet import schemes
     from numnet.schemes import partitioned
 
-    return list(schemes.names()) + [n for n in partitioned.names() if n not in schemes.names()]
+    catalog = list(schemes.names())
+    return catalog + [n for n in partitioned.names() if n not in catalog]
 
 
 def _val_split(text: str) -> int | float:

@@ -174,19 +174,16 @@ class SchemeStage(nn.Module):
 
     def _recomputed(self, steps, hist, gates) -> list:
         """:meth:`_run` keeping only the history it starts from; recomputed in backward."""
-        layout = [(e[0] is not None, e[1] is not None) for e in hist]
-        out_layout = []
+        layout, out_layout = _layout(hist), []
 
         def run(*tensors):
-            it = iter(tensors)
-            h = [[next(it) if has_u else None, next(it) if has_f else None] for has_u, has_f in layout]
+            h = _unflatten(tensors, layout)
             self._run(steps, h, gates)
-            out_layout[:] = [(e[0] is not None, e[1] is not None) for e in h]
-            return tuple(t for e in h for t in e if t is not None)
+            out_layout[:] = _layout(h)
+            return _flatten(h)
 
         modules = [self.blocks[b] for _, blocks, _ in steps for b in blocks]
-        it = iter(recomputed(run, *(t for e in hist for t in e if t is not None), modules=modules))
-        return [[next(it) if has_u else None, next(it) if has_f else None] for has_u, has_f in out_layout]
+        return _unflatten(recomputed(run, *_flatten(hist), modules=modules), out_layout)
 
     def _entry(self, u, gate):
         hist = entry_step(self.blocks[0], u, self.euler, self._euler_values, gate)
@@ -225,6 +222,20 @@ class SchemeStage(nn.Module):
         return (f"scheme={self.scheme.name}, blocks={len(self.blocks)}, steps={len(self.plan)} "
                 f"(entry={kinds.count('entry')}, startup={kinds.count('startup')}, scheme={kinds.count('scheme')}), "
                 f"history={self.history_mode}")
+
+
+def _layout(hist) -> list:
+    """Which slots of a history ``[[u, f], …]`` hold a tensor."""
+    return [(u is not None, f is not None) for u, f in hist]
+
+
+def _flatten(hist) -> tuple:
+    return tuple(t for entry in hist for t in entry if t is not None)
+
+
+def _unflatten(tensors, layout) -> list:
+    it = iter(tensors)
+    return [[next(it) if has_u else None, next(it) if has_f else None] for has_u, has_f in layout]
 
 
 def _projects(block) -> bool:

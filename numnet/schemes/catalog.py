@@ -46,7 +46,8 @@ def _quadrature_rows(nodes, intervals) -> list:
     points = [sp.sympify(x) for x in nodes] + [sp.sympify(e) for ab in intervals for e in ab]
     K, c = construct_domain(points, extension=True)
     if not K.is_Field:  # ZZ for integer nodes (Adams, BDF)
-        K, c = K.get_field(), [K.get_field().convert_from(e, K) for e in c]
+        field = K.get_field()
+        K, c = field, [field.convert_from(e, K) for e in c]
     ends, c = c[s:], c[:s]
     V = DomainMatrix([[c[j] ** k for k in range(s)] for j in range(s)], (s, s), K)
     M = DomainMatrix([[K.quo(ends[2 * r + 1] ** (k + 1) - ends[2 * r] ** (k + 1), K.convert(k + 1)) for k in range(s)]
