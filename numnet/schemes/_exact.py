@@ -14,12 +14,16 @@ import numbers
 import mpmath
 import sympy as sp
 
+from ._parse import parse_number
+
 
 def coefficient(value, what: str) -> sp.Expr:
     """Return ``value`` as a sympy number or expression, or raise ``TypeError``.
 
-    Python ints, Fractions and strings become exact Rationals; floats become sympy
-    ``Float`` (never silently rationalised); sympy expressions pass through.
+    Python ints and Fractions become exact Rationals; floats become sympy ``Float``
+    (never silently rationalised); sympy expressions pass through. Strings are read by
+    :func:`~numnet.schemes._parse.parse_number` (numbers, ``sqrt``, symbol names; never
+    evaluated as code), raising :class:`~numnet.schemes._parse.NumberSyntaxError`.
 
     >>> coefficient("3/2", "beta[0]")
     3/2
@@ -36,16 +40,13 @@ def coefficient(value, what: str) -> sp.Expr:
         raise TypeError(f"{what} must be a number or sympy expression, got {value!r} (bool)")
     if isinstance(value, fractions.Fraction):
         return sp.Rational(value.numerator, value.denominator)
-    if isinstance(value, str):
-        try:
-            return sp.Rational(value) if "." not in value and "e" not in value.lower() else sp.Float(value, max(15, len(value)))
-        except (TypeError, ValueError):
-            try:
-                return sp.sympify(value)
-            except sp.SympifyError as exc:
-                raise TypeError(f"{what} must be a number or sympy expression, got {value!r}") from exc
+    if isinstance(value, str):  # read, never evaluated
+        return parse_number(value, what)
     if isinstance(value, numbers.Number):
-        return sp.sympify(value)
+        try:
+            return sp.sympify(value, strict=True)  # strict: no detour through str(value)
+        except sp.SympifyError:
+            raise TypeError(f"{what} must be a number or sympy expression, got {value!r} ({type(value).__name__})") from None
     raise TypeError(f"{what} must be a number or sympy expression, got {value!r} ({type(value).__name__})")
 
 

@@ -7,10 +7,9 @@ merging is copying, with a check that a run present twice is the same run.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from numnet.fileio import write_json
+from numnet.fileio import read_json, write_json
 
 RECORD_DIR = "runs"
 
@@ -22,7 +21,9 @@ def record_path(out, run) -> Path:
 
 def load_records(*dirs) -> list:
     """The run records of one or more study folders (``<dir>/runs/*.json``), sorted by key;
-    a run present in several folders must be identical in each.
+    a run present in several folders must be identical in each. Records are strict JSON and
+    the coefficients of their stored schemes are checked as they load (read, never
+    evaluated), so a bad file is named before anything uses it.
 
     >>> import tempfile
     >>> load_records(tempfile.mkdtemp())
@@ -31,12 +32,22 @@ def load_records(*dirs) -> list:
     found = {}
     for d in dirs:
         for p in sorted((Path(d) / RECORD_DIR).glob("*.json")):
-            rec = json.loads(p.read_text())
+            rec = read_json(p)
+            _check_record(rec, p)
             key = rec["run"]["key"]
             if key in found and found[key] != rec:
                 raise ValueError(f"run {key} differs between study folders (second copy: {p})")
             found[key] = rec
     return [found[k] for k in sorted(found)]
+
+
+def _check_record(rec, path) -> None:
+    if not isinstance(rec, dict) or not isinstance(rec.get("run"), dict) or "key" not in rec["run"]:
+        raise ValueError(f"{path}: not a run record (needs a 'run' object with a 'key')")
+    for i, block in enumerate(rec.get("blocks") or []):
+        if not isinstance(block, dict) or "scheme" not in block:
+            raise ValueError(f"{path}: blocks[{i}] must be an object with a 'scheme'")
+        _coefficients(block["scheme"], f"{path}: blocks[{i}].scheme")
 
 
 def merge(dest, *sources) -> list:
@@ -84,34 +95,68 @@ def scheme_to_dict(scheme) -> dict:
             "b": [_enc(x) for x in scheme.b], "c": [_enc(x) for x in scheme.c]}
 
 
-def scheme_from_dict(d: dict):
-    """The scheme object stored by :func:`scheme_to_dict`."""
+def scheme_from_dict(d: dict, where: str = "stored scheme"):
+    """The scheme object stored by :func:`scheme_to_dict`; ``where`` (a record path) names
+    the source in errors. Coefficient strings are read, never evaluated.
+
+    >>> scheme_from_dict({"kind": "LMM", "name": "x", "alpha": ["-1", "1"], "beta": ["__import__('os')", 0]}, "runs/x.json")
+    Traceback (most recent call last):
+    ...
+    numnet.schemes._parse.NumberSyntaxError: runs/x.json: beta[0]: cannot read "__import__('os')" as a number: ...
+    """
     from numnet.schemes import LinearMultistep, RungeKutta
 
-    if d.get("kind") == "LMM":
-        return LinearMultistep([_dec(a) for a in d["alpha"]], [_dec(b) for b in d["beta"]], name=d["name"])
-    if d.get("kind") == "RK":
-        return RungeKutta([[_dec(x) for x in row] for row in d["A"]], [_dec(x) for x in d["b"]],
-                          [_dec(x) for x in d["c"]], name=d["name"])
-    raise ValueError(f"a stored scheme needs kind 'LMM' or 'RK', got {d.get('kind')!r}")
+    c = _coefficients(d, where)
+    if c["kind"] == "LMM":
+        return LinearMultistep(c["alpha"], c["beta"], name=d["name"])
+    return RungeKutta(c["A"], c["b"], c["c"], name=d["name"])
+
+
+def _coefficients(d, where: str) -> dict:
+    """The decoded coefficient lists of a stored scheme (``kind`` plus its slots)."""
+    if not isinstance(d, dict) or d.get("kind") not in ("LMM", "RK"):
+        kind = d.get("kind") if isinstance(d, dict) else d
+        raise ValueError(f"{where}: a stored scheme needs kind 'LMM' or 'RK', got {kind!r}")
+    slots = ("alpha", "beta") if d["kind"] == "LMM" else ("A", "b", "c")
+    out = {"kind": d["kind"]}
+    for slot in slots:
+        values = d.get(slot)
+        if not isinstance(values, list):
+            raise ValueError(f"{where}: {slot} must be a list of coefficients, got {values!r}")
+        if slot == "A":
+            if not all(isinstance(row, list) for row in values):
+                raise ValueError(f"{where}: A must be a list of rows, got {values!r}")
+            out[slot] = [[_dec(x, f"{where}: A[{i}][{j}]") for j, x in enumerate(row)] for i, row in enumerate(values)]
+        else:
+            out[slot] = [_dec(x, f"{where}: {slot}[{j}]") for j, x in enumerate(values)]
+    return out
 
 
 def _enc(x):
     import sympy as sp
 
-    if isinstance(x, sp.Float) and x._prec <= 53:
+    from numnet.schemes._parse import number_text
+
+    if isinstance(x, sp.Float) and x._prec == 53:
         return float(x)  # exactly this binary value; JSON keeps every bit
-    return str(x)
+    return number_text(x)  # read back exactly by parse_number (Floats keep their precision)
 
 
-def _dec(v):
+def _dec(v, where: str = "stored coefficient"):
+    """A stored coefficient back as a sympy number: JSON floats as 53-bit Floats, strings
+    read by :func:`~numnet.schemes._parse.parse_number` (never evaluated as code)."""
     import sympy as sp
+
+    from numnet.schemes._parse import ACCEPTED, parse_number
 
     if isinstance(v, float):
         return sp.Float(v)
+    if isinstance(v, int) and not isinstance(v, bool):
+        return sp.Integer(v)
     if isinstance(v, str):
-        return sp.sympify(v)
-    raise ValueError(f"a stored coefficient must be a float or a sympy string, got {v!r}")
+        return parse_number(v, where)
+    raise ValueError(f"{where}: a stored coefficient must be a float or a number string like '1/3', "
+                     f"got {v!r} ({type(v).__name__}); accepted: {ACCEPTED}")
 
 
 def plain(x):
