@@ -2,6 +2,7 @@
 ``subs`` values and the schemes stored in run records are read by one parser that accepts
 numbers only, and every value numnet writes reads back identically."""
 
+import builtins
 import json
 import re
 
@@ -12,7 +13,7 @@ from numnet.schemes import LinearMultistep, RungeKutta, get, names
 from numnet.schemes._parse import NumberSyntaxError, number_text, parse_number
 from numnet.study.records import load_records, scheme_from_dict, scheme_to_dict
 
-CALLED = []  # a payload that runs sets this
+FLAG = "numnet_payload_ran"  # a payload that runs sets this name in builtins
 
 
 def payloads(marker):
@@ -23,7 +24,7 @@ def payloads(marker):
         '__import__("os").getpid()',
         "().__class__.__bases__[0].__subclasses__()",
         "(lambda: 1)()",
-        "__import__('tests.test_security').test_security.CALLED.append(1)",
+        f"__import__('builtins').__dict__.__setitem__({FLAG!r}, 1)",
         "[c for c in ().__class__.__mro__]",
         "Rational.__init__.__globals__",
         "sqrt(2).__class__",
@@ -35,7 +36,7 @@ def payloads(marker):
 
 def check_not_run(marker):
     assert not marker.exists(), "a payload string was evaluated"
-    assert CALLED == [], "a payload string was evaluated"
+    assert not hasattr(builtins, FLAG), "a payload string was evaluated"
 
 
 @pytest.fixture
@@ -164,3 +165,48 @@ def test_floats_inside_expressions_keep_their_precision():
     text = number_text(x)
     assert _identical(parse_number(text), x) and "precision=103" in text
     assert str(x) == "-1/3 + 0.1*sqrt(2)"  # why sympy's own str cannot be the stored form
+
+
+def test_other_expression_inputs_are_read_never_evaluated(marker):
+    """Every public entry that took an expression through sympify reads strings instead."""
+    from numnet.nets.coefficients import Coefficients
+    from numnet.schemes.sde import bernoulli, sde_limit
+    from numnet.schemes.stability import critical_values, root_condition_set
+    from numnet.schemes.table import format_number
+
+    xi, w = sp.symbols("xi w")
+    me = get("euler").modified_equation(1, form="vector_field")
+    text = payloads(marker)[0]
+    calls = [
+        (lambda: root_condition_set(text, xi, w), "expr"), (lambda: critical_values(text, xi, w), "expr"),
+        (lambda: sde_limit(text, bernoulli(sp.Rational(1, 2))), "residual"), (lambda: format_number(text), "number"),
+        (lambda: Coefficients([1, text]), "coefficient 1"), (lambda: me.lambdify(text, y=sp.Symbol("x"), h=0.1), "f"),
+    ]
+    for call, what in calls:
+        with pytest.raises(NumberSyntaxError, match=rf"^{what}: cannot read "):
+            call()
+    check_not_run(marker)
+    assert root_condition_set("xi**2 - (2 - w)*xi + 1", xi, w) == sp.Interval.open(0, 4)  # strings still work
+
+
+@pytest.mark.parametrize("argv", [["--merge", "{src}"], ["--table-only"]])
+def test_study_cli_refuses_a_crafted_record(tmp_path, marker, capsys, argv):
+    """A real study folder (fake training) whose record was edited: the merge, the table and
+    the figures (which rebuild the stored schemes) must all refuse it unevaluated."""
+    from test_study import DATA, Fakes
+
+    from numnet.cli import main
+    from numnet.study import plan, run_grid
+
+    src, dest = tmp_path / "shard", tmp_path / "study"
+    folder = src if argv[0] == "--merge" else dest
+    run_grid(plan(["lm_resnet"], [8], [0]), folder, data=DATA, build=Fakes().build, train=Fakes().train, progress=False)
+    (path,) = (folder / "runs").glob("*.json")
+    rec = json.loads(path.read_text())
+    rec["blocks"][0]["scheme"]["alpha"][0] = payloads(marker)[0]
+    path.write_text(json.dumps(rec))
+    assert main(["study", "--out", str(dest), *[a.format(src=src) for a in argv]]) == 2
+    err = capsys.readouterr().err
+    assert f"numnet study: {path}: blocks[0].scheme: alpha[0]: cannot read " in err and "Accepted: integers" in err
+    check_not_run(marker)
+    assert not (dest / "table.md").exists()

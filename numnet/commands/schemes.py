@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import csv
+import io
 import sys
+
+from numnet.fileio import write_text
 
 NAME = "schemes"
 HELP = "print the scheme catalog: order, error constant, zero/absolute stability"
@@ -27,15 +30,16 @@ def run(args) -> int:
         print(f"numnet schemes: {exc}", file=sys.stderr)
         return 2
     rows = [properties(s) for s in tqdm(schemes, desc="schemes", disable=len(schemes) < 5, file=sys.stderr)]
-    out = open(args.out, "w", newline="", encoding="utf-8") if args.out else sys.stdout
-    try:
-        if args.format == "csv":
-            w = csv.DictWriter(out, fieldnames=COLUMNS)
-            w.writeheader()
-            w.writerows(rows)
-        else:
-            print(format_table(rows, fmt=args.format), file=out)
-    finally:
-        if args.out:
-            out.close()
+    if args.format == "csv":
+        buf = io.StringIO()
+        w = csv.DictWriter(buf, fieldnames=COLUMNS)
+        w.writeheader()
+        w.writerows(rows)
+        text = buf.getvalue()
+    else:
+        text = format_table(rows, fmt=args.format) + "\n"
+    if args.out:
+        write_text(args.out, text)  # atomically: an old table stays until the new one is whole
+    else:
+        sys.stdout.write(text)
     return 0

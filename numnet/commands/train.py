@@ -13,10 +13,10 @@ interrupted run, and a finished one is reported, not recomputed.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 from numnet.data.sources import NAMES as DATA_NAMES
+from numnet.fileio import dumps
 from numnet.nets.names import NETS, REVERSIBLE_NETS, STAGE_NETS
 from numnet.train.recipe import RECIPES
 
@@ -152,5 +152,5 @@ def run(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 130
     print(result)
-    print(json.dumps({"out": out, "finished": result.finished, **result.summary()}, indent=1))
+    print(dumps({"out": out, "finished": result.finished, **result.summary()}, non_finite="mark", indent=1))
     return 0

@@ -9,9 +9,11 @@ finished schemes. Exit status 1 when a scheme's observed order misses its symbol
 from __future__ import annotations
 
 import csv
-import json
+import os
 import sys
 from pathlib import Path
+
+from numnet.fileio import append_jsonl, atomic_write, read_jsonl, restore_non_finite, write_text
 
 NAME = "verify"
 HELP = "observed vs symbolic order (and stability interval) for every catalog scheme"
@@ -67,36 +69,36 @@ def run(args) -> int:
         probs = probs[:1]
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    log = out / "verify.jsonl"
+    # The finished log stays whole until the new one is: this run appends to a partial
+    # log (what --resume also reads) and moves it over verify.jsonl at the end.
+    log, partial = out / "verify.jsonl", out / "verify.jsonl.partial"
     done = {}
-    if args.resume and log.exists():
-        for line in log.read_text(encoding="utf-8").splitlines():
-            rec = json.loads(line)
-            done[rec["row"]["scheme"]] = rec
-    elif log.exists():
-        log.unlink()
+    if args.resume:
+        for path in (log, partial):
+            for rec in read_jsonl(path) if path.exists() else ():
+                done[rec["row"]["scheme"]] = restore_non_finite(rec)
+    write_text(partial, "")
     records = []
-    with log.open("a", encoding="utf-8") as fh:
-        for s in tqdm(todo, desc="verify", file=sys.stderr):
-            if s.name in done:
-                records.append(done[s.name])
-                continue
+    for s in tqdm(todo, desc="verify", file=sys.stderr):
+        if s.name in done:
+            rec = done[s.name]
+        else:
             v = verify(s, probs)
             rec = {
                 "row": v.row(), "passed": v.passed,
                 "curves": [{"problem": c.problem, "hs": c.hs.tolist(), "errors": c.errors.tolist(),
                             "used": c.used.tolist(), "order": c.order} for c in v.convergences],
             }
-            fh.write(json.dumps(rec) + "\n")
-            fh.flush()
-            records.append(rec)
+        append_jsonl(partial, rec)  # a diverged error (inf) is marked, not refused
+        records.append(rec)
     rows = [r["row"] for r in records]
-    with (out / "verify.csv").open("w", newline="", encoding="utf-8") as fh:
+    with atomic_write(out / "verify.csv") as tmp, tmp.open("w", newline="", encoding="utf-8") as fh:
         w = csv.DictWriter(fh, fieldnames=columns(rows))
         w.writeheader()
         w.writerows(rows)
     table = markdown(rows)
-    (out / "verify.md").write_text(table + "\n", encoding="utf-8")
+    write_text(out / "verify.md", table + "\n")
+    os.replace(partial, log)
     print(table)
     if args.plot:
         _plots(records, out / "plots")

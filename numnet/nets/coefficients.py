@@ -26,6 +26,8 @@ import re
 import sympy as sp
 import torch
 
+from numnet.schemes._parse import expression
+
 ONE = "one"
 ZERO = "zero"
 CONSTANT = "constant"
@@ -83,7 +85,7 @@ class Coefficients:
     """
 
     def __init__(self, exprs, symbols=()):
-        self.exprs = tuple(sp.sympify(e) for e in exprs)
+        self.exprs = tuple(expression(e, f"coefficient {i}") for i, e in enumerate(exprs))
         self.symbols = tuple(symbols)
         unknown = set().union(*(e.free_symbols for e in self.exprs)) - set(self.symbols) if self.exprs else set()
         if unknown:

@@ -14,6 +14,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from numnet.fileio import atomic_write
+
 FORMATS = (".png", ".svg", ".pdf")
 
 
@@ -61,6 +63,6 @@ def save(fig, path=None):
             raise ValueError(f"figure path must end in one of {', '.join(FORMATS)}, got {str(p)!r}")
     for p in paths:
         p = Path(p)
-        p.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(p, dpi=150)
+        with atomic_write(p) as tmp:  # a figure is whole or absent, like every file numnet writes
+            fig.savefig(tmp, dpi=150, format=p.suffix.lower().lstrip("."))
     return fig

@@ -24,7 +24,7 @@ import mpmath
 import sympy as sp
 from sympy.printing.str import StrPrinter
 
-__all__ = ["NumberSyntaxError", "parse_number", "number_text"]
+__all__ = ["NumberSyntaxError", "parse_number", "number_text", "expression"]
 
 ACCEPTED = ("integers, decimals (0.5, 1e-3), + - * / ** and parentheses, sqrt(x), Rational(p, q), "
             "Float('digits', precision=bits), CRootOf(polynomial, index) and symbol names like k")
@@ -72,6 +72,26 @@ def parse_number(text: str, what: str = "value", symbols=None) -> sp.Expr:
         raise NumberSyntaxError(f"{what}: cannot read {text!r} as a number: {exc}. Accepted: {ACCEPTED}") from None
     except RecursionError:
         raise NumberSyntaxError(f"{what}: cannot read {text[:80]!r}... as a number: nested too deeply") from None
+
+
+def expression(value, what: str = "value"):
+    """``value`` as a sympy object where ``sympify`` would be used on input: a string is
+    read by :func:`parse_number`, anything else converted with ``sympify(strict=True)``
+    (which never turns an object into a string to evaluate).
+
+    >>> expression("x**2 - 1"), expression(0.5)
+    (x**2 - 1, 0.500000000000000)
+    >>> expression("exec('1')", "f")
+    Traceback (most recent call last):
+    ...
+    numnet.schemes._parse.NumberSyntaxError: f: cannot read "exec('1')" as a number: exec is not one of the functions ...
+    """
+    if isinstance(value, str):
+        return parse_number(value, what)
+    try:
+        return sp.sympify(value, strict=True)
+    except sp.SympifyError:
+        raise TypeError(f"{what} must be a sympy expression or a number, got {value!r} ({type(value).__name__})") from None
 
 
 class _Reject(Exception):

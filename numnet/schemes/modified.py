@@ -61,6 +61,7 @@ from sympy.polys.constructor import construct_domain
 
 from .._lazy import lazy_module
 from ._exact import is_zero
+from ._parse import expression
 from .bseries import graft, modified_field_of_multistep, modified_field_of_one_step
 from .elementary import U, ElementaryDifferential, _primes, elementary_differential, elementary_differentials, f
 from .trees import forest
@@ -631,7 +632,7 @@ def _concrete_field(fexpr, y):
         if len(ys) != len(fexpr):
             raise ValueError(f"f has {len(fexpr)} components but y has {len(ys)} symbols")
         return fexpr, ys, False
-    fexpr = sp.sympify(fexpr)
+    fexpr = expression(fexpr, "f")
     if not isinstance(fexpr, sp.Expr):
         raise TypeError(f"f must be a sympy expression, Matrix or callable, got {type(fexpr).__name__}")
     if y is None:

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 import sympy as sp
 
 from ._exact import coefficient
+from ._parse import expression
 from .modified import H
 
 
@@ -128,7 +129,7 @@ def sde_limit(residual, eta: RandomCoefficient, k=0, name: str = "sde") -> SDELi
     """
     if not isinstance(eta, RandomCoefficient):
         raise TypeError(f"eta must be a RandomCoefficient (bernoulli(p), uniform()), got {type(eta).__name__}")
-    G = sp.sympify(residual)
+    G = expression(residual, "residual")
     x = eta.symbol
     if sp.simplify(sp.diff(G, x, 2)) != 0:
         raise ValueError(f"the residual must be affine in {x} (one scalar noise direction), got {G}")

@@ -14,6 +14,7 @@ import sympy as sp
 
 from .._lazy import lazy_module
 from ._exact import tolerance
+from ._parse import expression
 
 np = lazy_module("numpy")  # imported at first use: numnet.schemes loads without numpy
 
@@ -207,7 +208,7 @@ def critical_values(expr, xi: sp.Symbol, param: sp.Symbol) -> sp.Poly | None:
     """
     given = param
     param = sp.Symbol(param.name, real=True)
-    expr = sp.sympify(expr).subs(given, param)
+    expr = expression(expr, "expr").subs(given, param)
     # a Float is an exact binary fraction: work with that rational exactly (algebra on
     # Floats in sympy is slow and loses the exactness of the resultant)
     expr = sp.expand(sp.sympify(expr).xreplace({f: sp.Rational(f) for f in sp.sympify(expr).atoms(sp.Float)}))
@@ -285,7 +286,7 @@ def root_condition_set(expr, xi: sp.Symbol, param: sp.Symbol) -> sp.Set:
     Interval.open(-1, 1)
     """
     pr = sp.Symbol(param.name, real=True)
-    expr = sp.expand(sp.sympify(expr).subs(param, pr))
+    expr = sp.expand(expression(expr, "expr").subs(param, pr))
     cv = critical_values(expr, xi, pr)
     crit = [] if cv is None else sorted(set(cv.real_roots()), key=lambda r: float(r))
 

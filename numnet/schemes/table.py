@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sympy as sp
 
+from ._parse import expression
 from .catalog import catalog, get
 
 COLUMNS = ("name", "kind", "steps/stages", "explicit", "order", "error constant",
@@ -37,7 +38,7 @@ def format_number(x) -> str:
     >>> format_number(sp.Rational(-5, 12)), format_number(sp.sqrt(2)), format_number(sp.sqrt(3) / 7 - sp.Rational(1, 9))
     ('-5/12', 'sqrt(2)', '0.136325')
     """
-    x = sp.sympify(x)
+    x = expression(x, "number")
     if x.is_Rational:
         return str(x)
     if isinstance(x, sp.Float) or x.atoms(sp.CRootOf) or len(str(x)) > 14:

@@ -80,8 +80,10 @@ def merge(dest, *sources) -> list:
 
 
 def scheme_to_dict(scheme) -> dict:
-    """A scheme as plain JSON: float coefficients (a learned k) as JSON floats, exact ones
-    as sympy strings; :func:`scheme_from_dict` gives back the same coefficients exactly.
+    """A scheme as plain JSON: double-precision coefficients (a learned k) as JSON floats,
+    the others as number strings (:func:`~numnet.schemes._parse.number_text`: exact ones
+    as sympy prints them, other Floats with their precision); :func:`scheme_from_dict`
+    gives back the same coefficients exactly.
 
     >>> from numnet.schemes import get
     >>> d = scheme_to_dict(get("lm_resnet").subs(k=-0.1))

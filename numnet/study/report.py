@@ -27,7 +27,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from numnet.fileio import atomic_write
+from numnet.fileio import write_text
 from .wiring import missing_layers
 
 PARTS = ("schemes", "verify", "train")
@@ -73,11 +73,6 @@ class Section:
     def markdown(self) -> str:
         flag = {"ok": "", "missing": " — not run", "failed": " — FAILED"}[self.status]
         return f"## {self.title}{flag}\n\n{self.body.strip()}\n"
-
-
-def write_text(path: Path, text: str) -> None:
-    with atomic_write(path) as tmp:
-        tmp.write_text(text, encoding="utf-8")
 
 
 def missing_section(part: str, title: str, what: str) -> Section:

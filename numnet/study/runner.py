@@ -85,7 +85,7 @@ def run_grid(runs, out, *, data, recipe=None, build=None, train=None, spectra_sa
             rec = _record(run, model, result, time.perf_counter() - t0)
             if spectra_samples:
                 rec["spectra"] = _spectra(model, splits, spectra_samples, spectra_input or _test_images)
-            write_json(record_path(out, run), rec)
+            write_json(record_path(out, run), rec, non_finite="mark")  # a diverged loss stays visible
     keys = {r.key for r in runs}
     return [rec for rec in load_records(out) if rec["run"]["key"] in keys]
 

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from numnet.fileio import atomic_write, write_json
+from numnet.fileio import write_json, write_text
 
 COLUMNS = (
     ("arch", "net"), ("scheme", "scheme"), ("depth", "depth"), ("parameters", "params"),
@@ -231,8 +231,7 @@ def write_table(rows, out, name: str = "table") -> dict:
     out.mkdir(parents=True, exist_ok=True)
     paths = {"md": out / f"{name}.md", "csv": out / f"{name}.csv", "json": out / f"{name}.json"}
     for fmt, text in (("md", markdown(rows)), ("csv", to_csv(rows))):
-        with atomic_write(paths[fmt]) as tmp:
-            tmp.write_text(text, encoding="utf-8")
+        write_text(paths[fmt], text)
     write_json(paths["json"], [{k: _strict(v) for k, v in r.items()} for r in rows])
     return paths
 

@@ -7,12 +7,10 @@ record kept; ``result.json`` stores both for people reading it.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from numnet.fileio import write_json
+from numnet.fileio import read_json, restore_non_finite, write_json
 
 __all__ = ["TrainResult"]
 
@@ -114,11 +112,11 @@ class TrainResult:
                    wall_time=d["wall_time"], out=d.get("out"))
 
     def save(self, path: str | os.PathLike) -> None:
-        write_json(path, self.to_dict())
+        write_json(path, self.to_dict(), non_finite="mark")  # a diverged loss is recorded, not refused
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "TrainResult":
-        return cls.from_dict(json.loads(Path(path).read_text()))
+        return cls.from_dict(restore_non_finite(read_json(path)))
 
     def __repr__(self) -> str:
         s = self.summary()
