@@ -210,3 +210,14 @@ def test_study_cli_refuses_a_crafted_record(tmp_path, marker, capsys, argv):
     assert f"numnet study: {path}: blocks[0].scheme: alpha[0]: cannot read " in err and "Accepted: integers" in err
     check_not_run(marker)
     assert not (dest / "table.md").exists()
+
+
+def test_crootof_coefficients_round_trip():
+    """Radau IIA with four stages has CRootOf nodes (no real radicals); its record reads back."""
+    from numnet.schemes.catalog import radau_iia
+
+    s = radau_iia(4)
+    d = json.loads(json.dumps(scheme_to_dict(s), allow_nan=False))
+    assert any("CRootOf(" in x for x in d["c"])
+    back = scheme_from_dict(d)
+    assert (back.A, back.b, back.c) == (s.A, s.b, s.c)
