@@ -69,9 +69,15 @@ def parse_number(text: str, what: str = "value", symbols=None) -> sp.Expr:
             raise _Reject(f"not an expression ({type(exc).__name__})") from None
         return _Reader(text.strip(), symbols).expr(tree.body)
     except _Reject as exc:
-        raise NumberSyntaxError(f"{what}: cannot read {text!r} as a number: {exc}. Accepted: {ACCEPTED}") from None
+        raise NumberSyntaxError(f"{what}: cannot read {_shown(text)} as a number: {exc}. Accepted: {ACCEPTED}") from None
     except RecursionError:
-        raise NumberSyntaxError(f"{what}: cannot read {text[:80]!r}... as a number: nested too deeply") from None
+        raise NumberSyntaxError(f"{what}: cannot read {_shown(text)} as a number: nested too deeply. "
+                                f"Accepted: {ACCEPTED}") from None
+
+
+def _shown(text: str, most: int = 200) -> str:
+    """``repr(text)``, cut to ``most`` characters for an error message."""
+    return repr(text) if len(text) <= most else f"{text[:most]!r}... ({len(text)} characters)"
 
 
 def expression(value, what: str = "value"):
@@ -142,11 +148,11 @@ class _Reader:
             if not (exponent.is_Rational or exponent.is_Float):
                 raise _Reject(f"only rational or decimal exponents are allowed, got {exponent}")
             if exponent.is_Rational and max(abs(exponent.p), abs(exponent.q)) > MAX_EXPONENT or abs(exponent) > MAX_EXPONENT:
-                raise _Reject(f"the exponent {exponent} is too large (at most {MAX_EXPONENT})")
+                raise _Reject(f"the exponent {_shown(str(exponent), 40)} is too large (at most {MAX_EXPONENT})")
             if base.is_Rational and exponent.is_Rational:
                 bits = max(abs(base.p).bit_length(), base.q.bit_length()) * abs(exponent.p)
                 if bits > MAX_BITS:
-                    raise _Reject(f"the power {base}**{exponent} has more than {MAX_BITS} bits")
+                    raise _Reject(f"a power of {_shown(str(base), 40)} to {exponent} has more than {MAX_BITS} bits")
         return base ** exponent
 
     def name(self, name: str) -> sp.Expr:
