@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Iterator
 
 __all__ = ["atomic_write", "write_text", "write_json", "append_jsonl", "read_json", "read_jsonl", "dumps", "loads",
-           "restore_non_finite", "NonFiniteError", "MARK", "md5_bytes", "md5_file"]
+           "restore_non_finite", "NonFiniteError", "MARK", "umask", "md5_bytes", "md5_file"]
 
 MARK = "non_finite"  # the top-level key listing the places of non-finite values
 

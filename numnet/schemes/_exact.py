@@ -18,7 +18,8 @@ from ._parse import parse_number
 
 
 def coefficient(value, what: str) -> sp.Expr:
-    """Return ``value`` as a sympy number or expression, or raise ``TypeError``.
+    """Return ``value`` as a sympy number or expression, or raise ``TypeError`` (a wrong
+    type) or ``NumberSyntaxError`` (a string that is not a number).
 
     Python ints and Fractions become exact Rationals; floats become sympy ``Float``
     (never silently rationalised); sympy expressions pass through. Strings are read by
