@@ -99,7 +99,6 @@ def train(model: nn.Module, data: Splits, recipe: str | Recipe | None = None, *,
         if recipe.levels > 1:   # coarse-to-fine or grow-depth: a chain of plain runs, one per level
             from numnet.train.multilevel import train_levels
 
-
             return train_levels(model, data, recipe, out=out, resume=resume, seed=seed, device=device, bf16=bf16,
                                 channels_last=channels_last, compile=compile, resident=resident,
                                 stop_after=stop_after, eval_batch_size=eval_batch_size, meta=meta,
