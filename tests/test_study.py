@@ -9,6 +9,7 @@ interrupted grid and refusing stale records run the real ``numnet.train.train``.
 
 import csv
 import json
+import os
 from collections import namedtuple
 from types import SimpleNamespace
 
@@ -343,3 +344,16 @@ def test_cli_merge_and_table(tmp_path, capsys):
     assert len(load_records(tmp_path / "all")) == 4 and (tmp_path / "all" / "table.md").exists()
     assert main(["study", "--out", str(tmp_path / "none"), "--table-only"]) == 2
     assert "no finished runs" in capsys.readouterr().err
+
+
+def test_a_run_in_use_by_another_process_stops_the_study_with_one_line(tmp_path, capsys):
+    from numnet.cli import main
+    from numnet.train.lock import run_lock
+
+    argv = ["study", "--out", str(tmp_path), "--archs", "resnet", "--depths", "8", "--seeds", "0", "--data",
+            "synthetic", "--train-size", "64", "--epochs", "1", "--device", "cpu", "--no-progress"]
+    with run_lock(tmp_path / "train" / "resnet-d8-s0"):  # as a second `numnet study` into this folder holds it
+        assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("numnet study: ") and f"(pid {os.getpid()})" in err and err.count("\n") == 1
+    assert load_records(tmp_path) == []
