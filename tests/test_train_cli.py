@@ -138,3 +138,39 @@ def test_ctrl_c_exits_130_and_says_how_to_resume(tmp_path, monkeypatch, capsys):
     out = tmp_path / "run"
     assert main(["train", "--net", "resnet", "--depth", "8", "--out", str(out), *TINY]) == 130
     assert f"continue with --resume --out {out}" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_a_killed_run_leaves_no_stale_lock_and_resumes(tmp_path):
+    """SIGKILL a real `numnet train` once it has a checkpoint: its lock dies with it (the
+    lock file stays, naming a dead pid, and does not block), and `--resume --out` alone
+    continues from the checkpoint."""
+    import subprocess
+    import sys
+    import time
+
+    from numnet.fileio import read_jsonl
+    from numnet.train import checkpoint
+
+    out = tmp_path / "run"
+    argv = ["train", "--net", "resnet", "--depth", "8", "--data", "synthetic", "--limit-train", "64",
+            "--recipe", "quick", "--epochs", "200", "--out", str(out), "--device", "cpu", "--no-progress"]
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    proc = subprocess.Popen([sys.executable, "-m", "numnet", *argv], cwd=root, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    try:
+        give_up = time.monotonic() + 300  # a guard against hanging, not a timing assertion
+        while not (out / "checkpoint.pt").exists():
+            assert proc.poll() is None, proc.stderr.read().decode()
+            assert time.monotonic() < give_up, "no checkpoint after 300 s"
+            time.sleep(0.02)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert (out / ".lock").read_text() == str(proc.pid)  # left behind by the kill ...
+    done = checkpoint.load(out / "checkpoint.pt")["epoch"]
+    assert 1 <= done < 200
+    assert main(["train", "--resume", "--out", str(out), "--stop-after", str(done + 1), "--device", "cpu",
+                 "--no-progress"]) == 0  # ... and not in the way
+    assert [m["epoch"] for m in read_jsonl(out / "metrics.jsonl")] == list(range(1, done + 2))
+    assert not (out / ".lock").exists()
