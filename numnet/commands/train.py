@@ -120,10 +120,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.set_defaults(_defaults={k: parser.get_default(k) for k in flags}, **{k: None for k in flags})
 
 
-def _recipe(args, data_name: str):
+def _recipe(args):
     from numnet.train import default_recipe, get_recipe
 
-    recipe = get_recipe(args.recipe) if args.recipe else default_recipe(data_name)
+    recipe = get_recipe(args.recipe) if args.recipe else default_recipe(args.data)
     if args.epochs is not None:
         recipe = recipe.with_epochs(args.epochs)
     if args.level_epochs and args.epochs is None:
@@ -148,7 +148,7 @@ def _settle(args) -> tuple:
     if stored is None:
         meta = {"net": args.net, "depth": args.depth, "scheme": args.scheme, "reversible": args.reversible,
                 "limit_train": args.limit_train, "val_split": args.val_split, "split_seed": args.split_seed}
-        return out, _recipe(args, args.data), meta, None
+        return out, _recipe(args), meta, None
     meta = stored.get("meta", {})
     if "net" not in meta:
         return out, None, None, f"{out}/config.json was not written by numnet train (no net in its meta)"
@@ -157,14 +157,14 @@ def _settle(args) -> tuple:
            "val_split": meta.get("val_split", stored["data"].get("val", 0)), "split_seed": meta.get("split_seed", 0),
            "limit_train": meta.get("limit_train"), "seed": stored["seed"], "recipe": stored["recipe"]}
     now = {k: v for k, v in given.items() if k in DEFINING}
-    if any(k in given for k in RECIPE_FLAGS):
-        now["recipe"] = _recipe(args, run["data"]).to_dict()
+    for k in DEFINING:
+        setattr(args, k, run[k])
+    if any(k in given for k in RECIPE_FLAGS):  # the recipe these flags give for the run's data set
+        now["recipe"] = _recipe(args).to_dict()
     diffs = differences({k: run[k] for k in now}, now)
     if diffs:
         return out, None, None, (f"--resume continues the run in {out} as configured in its config.json, and the "
                                  f"flags differ: {describe(diffs)}; drop them, or train into another --out")
-    for k in DEFINING:
-        setattr(args, k, run[k])
     return out, Recipe(**run["recipe"]), meta, None
 
 
