@@ -218,6 +218,26 @@ def test_shards_cover_the_grid_once_and_merge(tmp_path):
         merge(tmp_path / "merged", tmp_path / "s0")
 
 
+def test_shards_of_other_settings_are_not_merged_into_one_table(tmp_path):
+    from numnet.study import write_outputs
+    from numnet.train import get_recipe
+
+    runs = plan(["resnet"], [8], [0, 1])
+    quick = get_recipe("quick")
+    run_grid(shard(runs, "0/2"), tmp_path / "a", data=DATA, recipe=quick, build=Fakes().build, train=Fakes().train,
+             progress=False)
+    run_grid(shard(runs, "1/2"), tmp_path / "b", data=DATA, recipe=quick.with_epochs(3), build=Fakes().build,
+             train=Fakes().train, progress=False)
+    with pytest.raises(ValueError, match=r"runs resnet-d8-s0 and resnet-d8-s1 were trained under different "
+                                         r"configurations: recipe.epochs 10 \(resnet-d8-s1: 3\)"):
+        merge(tmp_path / "all", tmp_path / "a", tmp_path / "b")
+    assert load_records(tmp_path / "all") == []
+    (tmp_path / "a" / "runs" / "resnet-d8-s1.json").write_text((tmp_path / "b" / "runs" / "resnet-d8-s1.json")
+                                                               .read_text())  # mixed by hand
+    with pytest.raises(ValueError, match="different configurations"):
+        write_outputs(tmp_path / "a")
+
+
 def test_table_content(tmp_path):
     seeds = [0, 1, 2]
     records = run_grid(plan(ARCHS, [8], seeds), tmp_path, data=DATA, build=Fakes().build, train=Fakes().train,

@@ -27,7 +27,7 @@ def differences(stored, now, prefix: str = "") -> list[tuple[str, object, object
     return [] if stored == now else [(prefix[:-1], stored, now)]
 
 
-def describe(diffs, limit: int = 80) -> str:
+def describe(diffs, limit: int = 80, versus: str = "now ") -> str:
     """The differences on one line: ``key stored (now new); ...``, long values shortened.
 
     >>> describe([("recipe.epochs", 1, 2), ("meta.scheme", "ab2", "ab3")])
@@ -37,4 +37,4 @@ def describe(diffs, limit: int = 80) -> str:
         text = repr(v)
         return text if len(text) <= limit else text[:limit - 3] + "..."
 
-    return "; ".join(f"{k} {short(a)} (now {short(b)})" for k, a, b in diffs)
+    return "; ".join(f"{k} {short(a)} ({versus}{short(b)})" for k, a, b in diffs)
