@@ -86,10 +86,31 @@ def test_quick_train_part_on_synthetic_data(tmp_path):
     assert len(rows) == len(report.PRESETS["quick"]["archs"])
     errors = [float(line.strip("|").split("|")[-2]) for line in rows]
     assert all(0 <= e <= 100 for e in errors)
-    assert (tmp_path / "study" / "learned_lm_resnet_d20.png").read_bytes()[:4] == b"\x89PNG"
+    assert (tmp_path / "study" / "quick" / "learned_lm_resnet_d20.png").read_bytes()[:4] == b"\x89PNG"
+    assert "](study/quick/learned_lm_resnet_d20.png)" in text
     # a second call reuses every finished run
-    records = sorted((tmp_path / "study" / "runs").glob("*.json"))
+    records = sorted((tmp_path / "study" / "quick" / "runs").glob("*.json"))
     stamps = [p.stat().st_mtime_ns for p in records]
     assert main(["report", "--out", str(tmp_path), "--quick", "--parts", "train", "--data", "synthetic",
                  "--no-progress"]) == 0
     assert [p.stat().st_mtime_ns for p in records] == stamps
+
+
+def test_each_mode_trains_its_own_runs_and_other_settings_are_refused(tmp_path):
+    """`report --quick` then `report`: the second must not present the quick runs' rows under
+    its own epoch count. Each mode has its folder; a folder's records are never reused
+    under other settings (here: another epoch count in the same mode)."""
+    from numnet.study.records import load_records
+    from numnet.study.runner import StaleRecord
+
+    tiny = {"archs": ("resnet",), "depths": (8,), "seeds": (0,), "epochs": 1, "train_size": 64, "batch_size": 32,
+            "spectra": 0}
+    run = lambda settings, mode: report.train_part(tmp_path, settings, False, data="synthetic",  # noqa: E731
+                                                   device="cpu", mode=mode)
+    assert run(tiny, "quick").status == "ok"
+    sec = run({**tiny, "epochs": 2}, "default")
+    assert sec.status == "ok" and "for 2 epoch(s)" in sec.body and "](study/default/" in sec.body
+    assert [r["config"]["recipe"]["epochs"] for r in load_records(tmp_path / "study" / "quick")] == [1]
+    assert [r["config"]["recipe"]["epochs"] for r in load_records(tmp_path / "study" / "default")] == [2]
+    with pytest.raises(StaleRecord, match=r"recipe.epochs 1 \(now 2\)"):
+        run({**tiny, "epochs": 2}, "quick")

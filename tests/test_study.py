@@ -1,13 +1,15 @@
 """The study grid: resume, shards and merge, the table's content, the command line.
 
-Training and building are injected fakes that implement the nets/train contracts
+Training and building are mostly injected fakes that implement the nets/train contracts
 (``learned_coefficients()``, ``step_schemes()``; a result with ``final_test_acc`` and
 ``history``), so these tests check the study's own logic: what is recomputed, what is
-written, and that every property in the table is numnet.schemes' answer.
+written, and that every property in the table is numnet.schemes' answer. Resuming an
+interrupted grid and refusing stale records run the real ``numnet.train.train``.
 """
 
 import csv
 import json
+import os
 from collections import namedtuple
 from types import SimpleNamespace
 
@@ -56,8 +58,8 @@ def fake_accuracy(meta):
 
 
 class Fakes:
-    def __init__(self, fail_on=None):
-        self.built, self.trained, self.fail_on = [], [], fail_on
+    def __init__(self):
+        self.built, self.trained = [], []
 
     def build(self, net, depth, *, num_classes, in_channels, scheme=None, steps=None, learnable=False):
         """numnet.nets.build's contract: the scheme is fixed by the net except for scheme_net."""
@@ -69,13 +71,11 @@ class Fakes:
         self.built.append((net, depth, scheme))
         return FakeNet(net, depth, scheme, num_classes, in_channels)
 
-    def train(self, model, data, *, recipe, out, seed, meta):
-        if self.fail_on == (meta["arch"], meta["depth"], seed):
-            raise KeyboardInterrupt("interrupted")
+    def train(self, model, data, *, recipe, out, resume, seed, meta):
         self.trained.append((meta["arch"], meta["depth"], seed))
         acc = fake_accuracy(meta)
         return SimpleNamespace(final_test_acc=acc, best_val_acc=None, test_acc_at_best=None,
-                               history=[{"epoch": 1, "test_acc": acc}], config={"recipe": {"name": recipe}})
+                               history=[{"epoch": 1, "test_acc": acc}])
 
 
 DATA = SimpleNamespace(num_classes=10, in_channels=1)
@@ -101,22 +101,92 @@ def test_resume_never_recomputes(tmp_path):
     first = run_grid(runs, tmp_path, data=DATA, build=fakes.build, train=fakes.train, progress=False)
     assert len(fakes.trained) == len(runs) == len(first)
     again = Fakes()
-    second = run_grid(runs, tmp_path, data=lambda: pytest.fail("data loaded for a finished grid"),
-                      build=again.build, train=again.train, progress=False)
+    second = run_grid(runs, tmp_path, data=DATA, build=again.build, train=again.train, progress=False)
     assert again.trained == [] and again.built == []
     assert second == first
 
 
-def test_interrupted_grid_keeps_finished_runs(tmp_path):
-    runs = plan(["resnet", "heun"], [8], [0, 1])
-    fakes = Fakes(fail_on=("heun", 8, 0))
-    with pytest.raises(KeyboardInterrupt):
-        run_grid(runs, tmp_path, data=DATA, build=fakes.build, train=fakes.train, progress=False)
-    assert [r["run"]["key"] for r in load_records(tmp_path)] == ["resnet-d8-s0", "resnet-d8-s1"]
-    assert not list((tmp_path / "runs").glob(".*"))  # no half-written temporary files left
-    rest = Fakes()
-    run_grid(runs, tmp_path, data=DATA, build=rest.build, train=rest.train, progress=False)
-    assert rest.trained == [("heun", 8, 0), ("heun", 8, 1)]
+TIMING = {"train_time", "epoch_time", "images_per_s"}
+
+
+def comparable(records):
+    """Records without what a clock decides."""
+    return [{**{k: v for k, v in r.items() if k != "seconds"},
+             "history": [{k: v for k, v in h.items() if k not in TIMING} for h in r["history"]]} for r in records]
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    from numnet import data
+    from numnet.train import Recipe
+
+    torch.set_num_threads(1)
+    return data.load("synthetic", train_size=64, test_size=32, image_size=8), \
+        Recipe("tiny", epochs=2, batch_size=16, lr=0.1, milestones=(1.5,), pad=1)
+
+
+def test_interrupted_grid_resumes_the_real_training(tiny, tmp_path):
+    """A grid killed in the second epoch of its second run: the rerun keeps the first run's
+    record, resumes the second from its epoch-1 checkpoint (epoch 1 is not trained again)
+    and ends with the records an uninterrupted grid writes."""
+    from numnet import nets
+
+    splits, recipe = tiny
+    runs = plan(["resnet", "lm_resnet"], [14], [0])
+    options = {"device": "cpu", "progress": False}
+    ref = run_grid(runs, tmp_path / "ref", data=splits, recipe=recipe, progress=False, train_options=options)
+    forwards = {}
+
+    def build(interrupt_at=None):
+        def make(net, depth, **kw):
+            model = nets.build(net, depth, **kw)
+
+            def count(module, args):
+                if module.training:
+                    forwards[net] = forwards.get(net, 0) + 1
+                    if forwards[net] == interrupt_at and net == "lm_resnet":
+                        raise KeyboardInterrupt  # as a kill would, mid-epoch: no checkpoint of this epoch
+            model.register_forward_pre_hook(count)
+            return model
+        return make
+
+    out = tmp_path / "study"
+    with pytest.raises(KeyboardInterrupt):  # 4 steps per epoch: the 6th is in epoch 2
+        run_grid(runs, out, data=splits, recipe=recipe, build=build(interrupt_at=6), progress=False,
+                 train_options=options)
+    assert [r["run"]["key"] for r in load_records(out)] == ["resnet-d14-s0"]
+    assert forwards == {"resnet": 8, "lm_resnet": 6}
+    forwards.clear()
+    again = run_grid(runs, out, data=splits, recipe=recipe, build=build(), progress=False, train_options=options)
+    assert forwards == {"lm_resnet": 4}  # resnet not retrained; lm_resnet trained its second epoch only
+    assert comparable(again) == comparable(ref)  # the resumed run reaches the same weights and record
+    lm = next(r for r in again if r["run"]["arch"] == "lm_resnet")
+    assert lm["epochs_done"] == 2 and [h["epoch"] for h in lm["history"]] == [1, 2] and lm["coefficients"]
+    assert not list(out.rglob(".*.tmp")) and not list(out.rglob(".lock"))
+
+
+def test_records_of_another_configuration_are_never_reused(tiny, tmp_path, capsys):
+    """epochs=1 then epochs=2 in the same folder: refused, naming the key; nothing mixed."""
+    from numnet.cli import main
+    from numnet.study.runner import StaleRecord
+
+    splits, recipe = tiny
+    runs = plan(["resnet"], [8], [0])
+    one = run_grid(runs, tmp_path, data=splits, recipe=recipe.with_epochs(1), progress=False,
+                   train_options={"device": "cpu", "progress": False})
+    assert one[0]["config"]["recipe"]["epochs"] == 1 and one[0]["config"]["numnet"]
+    with pytest.raises(StaleRecord, match=r"resnet-d8-s0.json was trained under another configuration: "
+                                          r"recipe.epochs 1 \(now 2\); recipe.milestones \[0.75\] \(now \[1.5\]\)"):
+        run_grid(runs, tmp_path, data=splits, recipe=recipe, progress=False)
+    with pytest.raises(StaleRecord, match=r"data.train 64 \(now 32\)"):
+        run_grid(runs, tmp_path, data=splits.limit_train(32), recipe=recipe.with_epochs(1), progress=False)
+    assert load_records(tmp_path) == one  # untouched
+    # the command line: exit 2 and the differing key, no traceback
+    argv = ["study", "--out", str(tmp_path / "cli"), "--archs", "resnet", "--depths", "8", "--seeds", "0",
+            "--data", "synthetic", "--train-size", "64", "--batch-size", "32", "--device", "cpu", "--no-progress"]
+    assert main([*argv, "--epochs", "1"]) == 0
+    assert main([*argv, "--epochs", "2"]) == 2
+    assert "recipe.epochs 1 (now 2)" in capsys.readouterr().err
 
 
 def test_seed_decides_initialisation(tmp_path):
@@ -146,6 +216,26 @@ def test_shards_cover_the_grid_once_and_merge(tmp_path):
     (tmp_path / "s0" / "runs" / f"{parts[0][0].key}.json").write_text(json.dumps(rec))
     with pytest.raises(ValueError, match="differs"):
         merge(tmp_path / "merged", tmp_path / "s0")
+
+
+def test_shards_of_other_settings_are_not_merged_into_one_table(tmp_path):
+    from numnet.study import write_outputs
+    from numnet.train import get_recipe
+
+    runs = plan(["resnet"], [8], [0, 1])
+    quick = get_recipe("quick")
+    run_grid(shard(runs, "0/2"), tmp_path / "a", data=DATA, recipe=quick, build=Fakes().build, train=Fakes().train,
+             progress=False)
+    run_grid(shard(runs, "1/2"), tmp_path / "b", data=DATA, recipe=quick.with_epochs(3), build=Fakes().build,
+             train=Fakes().train, progress=False)
+    with pytest.raises(ValueError, match=r"runs resnet-d8-s0 and resnet-d8-s1 were trained under different "
+                                         r"configurations: recipe.epochs 10 \(resnet-d8-s1: 3\)"):
+        merge(tmp_path / "all", tmp_path / "a", tmp_path / "b")
+    assert load_records(tmp_path / "all") == []
+    (tmp_path / "a" / "runs" / "resnet-d8-s1.json").write_text((tmp_path / "b" / "runs" / "resnet-d8-s1.json")
+                                                               .read_text())  # mixed by hand
+    with pytest.raises(ValueError, match="different configurations"):
+        write_outputs(tmp_path / "a")
 
 
 def test_table_content(tmp_path):
@@ -274,3 +364,16 @@ def test_cli_merge_and_table(tmp_path, capsys):
     assert len(load_records(tmp_path / "all")) == 4 and (tmp_path / "all" / "table.md").exists()
     assert main(["study", "--out", str(tmp_path / "none"), "--table-only"]) == 2
     assert "no finished runs" in capsys.readouterr().err
+
+
+def test_a_run_in_use_by_another_process_stops_the_study_with_one_line(tmp_path, capsys):
+    from numnet.cli import main
+    from numnet.train.lock import run_lock
+
+    argv = ["study", "--out", str(tmp_path), "--archs", "resnet", "--depths", "8", "--seeds", "0", "--data",
+            "synthetic", "--train-size", "64", "--epochs", "1", "--device", "cpu", "--no-progress"]
+    with run_lock(tmp_path / "train" / "resnet-d8-s0"):  # as a second `numnet study` into this folder holds it
+        assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("numnet study: ") and f"(pid {os.getpid()})" in err and err.count("\n") == 1
+    assert load_records(tmp_path) == []

@@ -2,7 +2,10 @@
 
 import json
 import os
+import re
 import signal
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -14,6 +17,7 @@ from numnet.fileio import read_jsonl
 from numnet.train import RECIPES, Recipe, TrainResult, get_recipe, train
 from numnet.train import checkpoint as ckpt
 from numnet.train import loop
+from numnet.train.lock import RunLocked
 
 RECIPE = Recipe("test", epochs=4, batch_size=32, lr=0.5, milestones=(3,), pad=2, flip=True)
 TIMING = {"train_time", "epoch_time", "images_per_s"}
@@ -217,13 +221,20 @@ def test_ddp_world_size_one_matches_single_process(splits, tmp_path):
 
 @pytest.mark.parametrize("changes, message", [
     (dict(epochs=0), "epochs must be a positive int, got 0"),
+    (dict(batch_size=0), "batch_size must be a positive int, got 0"),
     (dict(batch_size=12.5), "batch_size must be a positive int"),
-    (dict(lr=-0.1), r"lr must be a number in \(0, inf\]"),
-    (dict(gamma=2.0), r"gamma must be a number in \(0, 1\]"),
-    (dict(momentum=1.0), "momentum must be < 1"),
-    (dict(weight_decay=-1e-4), "weight_decay must be a number >= 0"),
+    (dict(lr=-0.1), r"lr must be a finite number in \(0, inf\), got -0.1"),
+    (dict(lr=float("inf")), r"lr must be a finite number in \(0, inf\), got inf"),
+    (dict(lr=float("nan")), r"lr must be a finite number in \(0, inf\), got nan"),
+    (dict(gamma=2.0), r"gamma must be a finite number in \(0, 1\], got 2.0"),
+    (dict(momentum=1.0), r"momentum must be a finite number in \[0, 1\), got 1.0"),
+    (dict(momentum=-0.5), r"momentum must be a finite number in \[0, 1\), got -0.5"),
+    (dict(weight_decay=-1e-4), r"weight_decay must be a finite number in \[0, inf\), got -0.0001"),
+    (dict(weight_decay=float("nan")), r"weight_decay must be a finite number in \[0, inf\), got nan"),
     (dict(milestones=(120, 80)), r"milestones must be increasing epochs in \(0, 160\)"),
     (dict(milestones=(80, 160)), r"milestones must be increasing epochs in \(0, 160\)"),
+    (dict(milestones=(0, 80)), r"milestones must be increasing epochs in \(0, 160\), got \(0, 80\)"),
+    (dict(milestones=(80, float("nan"))), r"milestones must be increasing epochs in \(0, 160\)"),
     (dict(pad=-4), "pad must be an int >= 0"),
     (dict(momentum=0.0, nesterov=True), "nesterov needs momentum"),
 ])
@@ -237,7 +248,31 @@ def test_paper_recipes():
     assert (r10.lr, r10.momentum, r10.weight_decay, r10.batch_size, r10.epochs) == (0.1, 0.9, 1e-4, 128, 160)
     assert [r10.lr_at(e) for e in (0, 79, 80, 119, 120, 159)] == pytest.approx([0.1, 0.1, 0.01, 0.01, 0.001, 0.001])
     assert (r100.epochs, r100.milestones) == (300, (150, 225)) and (r10.pad, r10.flip) == (4, True)
-    assert r10.with_epochs(2).milestones == (1,) and r10.with_epochs(1).milestones == ()
+    assert r10.with_epochs(2).milestones == (1, 1.5) and r10.with_epochs(1).milestones == (0.5, 0.75)
+    assert r10.with_epochs(16).milestones == (8, 12) and r100.with_epochs(4).milestones == (2, 3)
+    # a recipe given only its epochs has the paper's schedule at the paper's fractions
+    assert Recipe("tiny", epochs=1).milestones == (0.5, 0.75) and Recipe("x").milestones == (80, 120)
+    assert Recipe("x", epochs=300).milestones == r100.milestones
+
+
+def test_schedule_is_resolved_per_step(splits, monkeypatch):
+    """A one-epoch run of the paper's recipe still divides the lr by 10 at 1/2 and 3/4 of
+    its steps (before, the milestones scaled to epoch 0 and were dropped: lr 0.1 throughout)."""
+    seen = []
+    step = torch.optim.SGD.step
+
+    def spy(self, *args, **kwargs):
+        seen.append(self.param_groups[0]["lr"])
+        return step(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.optim.SGD, "step", spy)
+    recipe = get_recipe("paper-cifar10").with_epochs(1).replace(batch_size=16, pad=0)  # 128 images: 8 steps
+    r = train(make_net(), splits, recipe, progress=False)
+    assert seen == pytest.approx([0.1] * 4 + [0.01] * 2 + [0.001] * 2)
+    assert r.history[0]["lr"] == 0.1
+    seen.clear()  # fractional milestones across epochs: 2 epochs of 8 steps, milestone at 1.25 epochs
+    train(make_net(), splits, recipe.replace(epochs=2, milestones=(1.25,)), progress=False)
+    assert seen == pytest.approx([0.1] * 10 + [0.01] * 6)
 
 
 def test_train_validates_its_arguments(splits):
@@ -253,6 +288,101 @@ def test_train_validates_its_arguments(splits):
         train(make_net(), splits, RECIPE, device="gpu")
 
 
-def test_divergence_is_reported(splits):
-    with pytest.raises(FloatingPointError, match="diverged in epoch 1"):
-        train(make_net(), splits, RECIPE.replace(lr=1e30), progress=False)
+def test_divergence_stops_at_the_step(splits):
+    """lr = 1e6: the loss is inf/nan within a few steps; the run stops there, not at the end
+    of the epoch (16 steps of 8 images), and says where and what the loss was."""
+    forwards = []
+
+    class Counted(TinyNet):
+        def forward(self, x):
+            if self.training:
+                forwards.append(1)
+            return super().forward(x)
+
+    torch.manual_seed(0)
+    with pytest.raises(FloatingPointError, match=r"diverged in epoch 1, step (\d+) of 16: loss (nan|inf)") as err:
+        train(Counted(), splits, RECIPE.replace(lr=1e6, batch_size=8), progress=False)
+    step = int(re.search(r"step (\d+)", str(err.value))[1])
+    assert step < 16 and len(forwards) == step + 1  # checked one step later, never at the epoch's end
+
+
+def test_divergence_keeps_the_last_good_checkpoint(splits, tmp_path):
+    class NaNAt(TinyNet):
+        calls = 0
+
+        def forward(self, x):
+            out = super().forward(x)
+            if self.training:
+                NaNAt.calls += 1
+                if NaNAt.calls == 6:  # step 2 of epoch 2 (4 steps per epoch)
+                    return out * float("nan")
+            return out
+
+    torch.manual_seed(0)
+    with pytest.raises(FloatingPointError, match=r"epoch 2, step 2 of 4: loss nan .*checkpoint.pt keeps epoch 1"):
+        train(NaNAt(), splits, RECIPE, out=tmp_path, progress=False)
+    state = ckpt.load(tmp_path / "checkpoint.pt")
+    assert (state["epoch"], state["batch"]) == (1, 0)
+    assert all(torch.isfinite(v).all() for v in state["model"].values() if v.is_floating_point())
+    assert [m["epoch"] for m in read_jsonl(tmp_path / "metrics.jsonl")] == [1]
+    assert not (tmp_path / "result.json").exists()
+
+
+HOLD = """
+import sys, time
+from numnet.train.lock import run_lock
+with run_lock(sys.argv[1]):
+    print("locked", flush=True)
+    sys.stdin.readline()
+"""
+
+
+def test_a_second_process_cannot_write_into_a_running_directory(splits, tmp_path):
+    """Another process holds the run directory (as a running ``numnet train`` does): a second
+    writer is refused at once, with the directory and the holder's pid, and writes nothing."""
+    out = tmp_path / "run"
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(out)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              text=True, cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        with pytest.raises(RunLocked, match=rf"{re.escape(str(out))} is in use by another training process "
+                                            rf"\(pid {holder.pid}\)"):
+            train(make_net(), splits, RECIPE, out=out, progress=False)
+        assert sorted(p.name for p in out.iterdir()) == [".lock"]  # nothing of the second run
+    finally:
+        holder.communicate("\n", timeout=60)
+    assert holder.returncode == 0
+    r = train(make_net(), splits, RECIPE.replace(epochs=1, milestones=()), out=out, progress=False)  # released
+    assert r.finished and ".lock" not in {p.name for p in out.iterdir()}
+
+
+def test_resume_removes_temporaries_of_a_killed_write(splits, tmp_path):
+    train(make_net(), splits, RECIPE, out=tmp_path, stop_after=1, progress=False)
+    (tmp_path / ".checkpoint.pt.k1ll3d.tmp").write_bytes(b"half a checkpoint")
+    train(make_net(), splits, RECIPE, out=tmp_path, resume=True, progress=False)
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_zero_stability_is_tracked_per_epoch(splits):
+    """An LM-ResNet whose k_n is pushed out of (-1, 1] during training: the history and the
+    result say which block left the zero-stability set, and when."""
+    from numnet import nets
+
+    torch.manual_seed(0)
+    net = nets.lm_resnet(14, widths=(4, 4, 4), num_classes=4)  # per stage: an Euler entry step, one LM step
+    k = net.stages[0].coef.k
+    calls = []
+
+    def push(module, args):  # after epoch 1 (4 steps), set stage 0's k to 1.5: rho = (xi - 1)(xi + 1.5)
+        if module.training:
+            calls.append(1)
+            if len(calls) == 5:
+                with torch.no_grad():
+                    k.fill_(1.5)
+                k.requires_grad_(False)  # and keep it there
+
+    net.register_forward_pre_hook(push)
+    with pytest.warns(RuntimeWarning, match="epoch 2: the learned scheme of stage 0 block 1 is no longer zero-stable"):
+        r = train(net, splits, RECIPE.replace(epochs=3, milestones=()), progress=False)
+    assert [h["zero_unstable"] for h in r.history] == [[], [{"stage": 0, "block": 1}], [{"stage": 0, "block": 1}]]
+    assert r.zero_unstable == [{"stage": 0, "block": 1, "epoch": 2}] == r.summary()["zero_unstable"]

@@ -1,6 +1,7 @@
 """``numnet train`` end to end on tiny configurations."""
 
 import json
+import os
 
 import pytest
 import torch
@@ -41,7 +42,7 @@ def test_cli_run_stop_resume_rerun_and_clash(tmp_path, capsys):
     result = TrainResult.load(out / "result.json")
     assert result.finished and result.epochs_done == 2
     assert result.config["meta"] == {"net": "scheme_net", "depth": 8, "scheme": "ab2", "reversible": True,
-                                     "limit_train": 64}
+                                     "limit_train": 64, "val_split": 0, "split_seed": 0}
     assert result.config["recipe"]["epochs"] == 2 and result.config["data"]["train"] == 64
     printed = capsys.readouterr().out
     assert json.loads(printed[printed.rindex('{\n "out"'):])["finished"] is True
@@ -50,6 +51,40 @@ def test_cli_run_stop_resume_rerun_and_clash(tmp_path, capsys):
     # another scheme in the same directory is refused, not mixed in
     with pytest.raises(ValueError, match="different meta"):
         main(["train", "--net", "scheme_net", "--scheme", "ab3", "--depth", "8", "--out", str(out), *TINY])
+
+
+def test_resume_reads_the_runs_own_configuration(tmp_path, capsys):
+    """`--resume --out DIR` (the hint printed after Ctrl-C) continues the run as it was
+    configured, not with the default data set and net; a flag that would change the run
+    is refused in one line naming the key."""
+    out = tmp_path / "run"
+    start = ["train", "--net", "scheme_net", "--scheme", "ab2", "--depth", "8", "--data", "synthetic",
+             "--limit-train", "64", "--val-split", "16", "--recipe", "quick", "--epochs", "2", "--seed", "3",
+             "--out", str(out), "--device", "cpu", "--no-progress"]
+    assert main([*start, "--stop-after", "1"]) == 0
+    capsys.readouterr()
+    for flags, key in ((["--depth", "14"], "depth 8 (now 14)"), (["--epochs", "3"], "recipe.epochs 2 (now 3)"),
+                       (["--data", "cifar10"], "data 'synthetic' (now 'cifar10')"), (["--seed", "0"], "seed 3 (now 0)"),
+                       (["--no-reversible"], "reversible True (now False)")):
+        assert main(["train", "--resume", "--out", str(out), *flags, "--device", "cpu", "--no-progress"]) == 2
+        err = capsys.readouterr().err
+        assert key in err and err.count("\n") == 1 and "{" not in err, err
+    # repeating the run's own values, or flags that cannot change it, is fine
+    assert main(["train", "--resume", "--out", str(out), "--depth", "8", "--seed", "3", "--grad-checkpoint", "0",
+                 "--device", "cpu", "--no-progress"]) == 0
+    result = TrainResult.load(out / "result.json")
+    assert result.finished and result.epochs_done == 2 and result.config["seed"] == 3
+    assert result.config["meta"]["scheme"] == "ab2" and (result.config["data"]["train"], result.config["data"]["val"]) == (64, 16)
+
+
+def test_a_locked_run_directory_is_one_line_exit_1(tmp_path, capsys):
+    from numnet.train.lock import run_lock
+
+    out = tmp_path / "run"
+    with run_lock(out):  # as a running `numnet train` holds it
+        assert main(["train", "--net", "resnet", "--depth", "8", "--out", str(out), *TINY]) == 1
+    err = capsys.readouterr().err
+    assert f"{out} is in use by another training process (pid {os.getpid()})" in err and err.count("\n") == 1
 
 
 def test_cli_end_to_end_with_the_real_nets(tmp_path):
@@ -103,3 +138,39 @@ def test_ctrl_c_exits_130_and_says_how_to_resume(tmp_path, monkeypatch, capsys):
     out = tmp_path / "run"
     assert main(["train", "--net", "resnet", "--depth", "8", "--out", str(out), *TINY]) == 130
     assert f"continue with --resume --out {out}" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_a_killed_run_leaves_no_stale_lock_and_resumes(tmp_path):
+    """SIGKILL a real `numnet train` once it has a checkpoint: its lock dies with it (the
+    lock file stays, naming a dead pid, and does not block), and `--resume --out` alone
+    continues from the checkpoint."""
+    import subprocess
+    import sys
+    import time
+
+    from numnet.fileio import read_jsonl
+    from numnet.train import checkpoint
+
+    out = tmp_path / "run"
+    argv = ["train", "--net", "resnet", "--depth", "8", "--data", "synthetic", "--limit-train", "64",
+            "--recipe", "quick", "--epochs", "200", "--out", str(out), "--device", "cpu", "--no-progress"]
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    proc = subprocess.Popen([sys.executable, "-m", "numnet", *argv], cwd=root, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    try:
+        give_up = time.monotonic() + 300  # a guard against hanging, not a timing assertion
+        while not (out / "checkpoint.pt").exists():
+            assert proc.poll() is None, proc.stderr.read().decode()
+            assert time.monotonic() < give_up, "no checkpoint after 300 s"
+            time.sleep(0.02)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert (out / ".lock").read_text() == str(proc.pid)  # left behind by the kill ...
+    done = checkpoint.load(out / "checkpoint.pt")["epoch"]
+    assert 1 <= done < 200
+    assert main(["train", "--resume", "--out", str(out), "--stop-after", str(done + 1), "--device", "cpu",
+                 "--no-progress"]) == 0  # ... and not in the way
+    assert [m["epoch"] for m in read_jsonl(out / "metrics.jsonl")] == list(range(1, done + 2))
+    assert not (out / ".lock").exists()

@@ -98,6 +98,9 @@ def test_cli_coarse_to_fine_and_grow_depth(tmp_path):
     result = TrainResult.load(out / "result.json")
     assert result.finished and [h["level"] for h in result.history] == [0, 1, 1]
     assert result.config["recipe"]["coarse_to_fine"] == 1 and result.config["recipe"]["epochs"] == 3
+    # --resume with only --out rebuilds the chain from out/config.json (not the default cifar10 run)
+    assert main(["train", "--resume", "--out", str(out), "--device", "cpu", "--no-progress"]) == 0
+    assert main(["train", "--resume", "--out", str(out), "--transfer", "reuse", "--no-progress"]) == 2
     out = tmp_path / "grow"
     assert main([*argv, "--out", str(out), "--grow-depth", "1", "--epochs", "2", "--depth-mode", "constant"]) == 0
     result = TrainResult.load(out / "result.json")

@@ -28,6 +28,7 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
+    from numnet.train.lock import RunLocked
     from numnet.study.report import build_report
 
     mode = "quick" if args.quick else "full" if args.full else "default"
@@ -38,6 +39,9 @@ def run(args) -> int:
     except ValueError as e:
         print(f"numnet report: {e}", file=sys.stderr)
         return 2
+    except (FloatingPointError, RunLocked) as e:  # a run diverged, or its directory is in use
+        print(f"numnet report: {e}", file=sys.stderr)
+        return 1
     print(f"wrote {args.out}/report.md")
     for s in sections:
         if s.status != "ok":

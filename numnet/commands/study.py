@@ -42,6 +42,7 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
+    from numnet.train.lock import RunLocked
     from numnet import study
     from numnet.study.wiring import load_data, make_recipe
 
@@ -61,6 +62,9 @@ def run(args) -> int:
     except (ValueError, ImportError) as e:
         print(f"numnet study: {e}", file=sys.stderr)
         return 2
+    except (FloatingPointError, RunLocked) as e:  # a run diverged, or its directory is in use
+        print(f"numnet study: {e}", file=sys.stderr)
+        return 1
     if args.shard:
         print(f"shard {args.shard}: {len(result)} runs finished under {args.out}; merge the shards with "
               f"`numnet study --out DEST --merge DIR ...`")

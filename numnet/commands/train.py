@@ -8,12 +8,19 @@
 The run directory gets ``config.json``, ``checkpoint.pt`` (every epoch), ``metrics.jsonl``,
 ``best.pt`` (with ``--val-split``) and ``result.json``; ``--resume`` continues an
 interrupted run, and a finished one is reported, not recomputed.
+
+``--resume --out DIR`` rebuilds the run from ``DIR/config.json``: net, depth, scheme,
+data set and split, seed and recipe are the run's own. Flags that define the run
+(:data:`DEFINING`) may be repeated only with the run's values; a differing one is a
+one-line error naming the key (exit 2). Flags that cannot change the result (device,
+fast paths, ``--grad-checkpoint``, ``--data-dir``, ``--stop-after``) are free.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from numnet.data.sources import NAMES as DATA_NAMES
 from numnet.fileio import dumps
@@ -22,6 +29,11 @@ from numnet.train.recipe import RECIPES
 
 NAME = "train"
 HELP = "train a residual network built from a scheme (paper recipe, checkpointed, resumable)"
+
+DEFINING = ("net", "depth", "scheme", "reversible", "data", "val_split", "split_seed", "limit_train", "seed")
+"""The flags that define a run besides its recipe: on ``--resume`` they come from its config.json."""
+RECIPE_FLAGS = ("recipe", "epochs", "coarse_to_fine", "grow_depth", "level_epochs", "transfer", "depth_mode")
+"""The flags that make the recipe (stored whole in config.json)."""
 
 
 
@@ -103,14 +115,70 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help="torch.compile the model (optionally with a backend name)")
     f.add_argument("--host-data", action="store_true", help="keep the data in host memory instead of on the device")
     f.add_argument("--no-progress", action="store_true", help="no progress bar")
+    # a flag left out reads None, so that --resume can tell it from one given with its default value
+    flags = DEFINING + RECIPE_FLAGS
+    parser.set_defaults(_defaults={k: parser.get_default(k) for k in flags}, **{k: None for k in flags})
+
+
+def _recipe(args):
+    from numnet.train import default_recipe, get_recipe
+
+    recipe = get_recipe(args.recipe) if args.recipe else default_recipe(args.data)
+    if args.epochs is not None:
+        recipe = recipe.with_epochs(args.epochs)
+    if args.level_epochs and args.epochs is None:
+        recipe = recipe.with_epochs(sum(args.level_epochs))
+    return recipe.replace(coarse_to_fine=args.coarse_to_fine, grow_depth=args.grow_depth,
+                          level_epochs=tuple(args.level_epochs or ()), transfer=args.transfer,
+                          depth_mode=args.depth_mode)
+
+
+def _settle(args) -> tuple:
+    """``(out, recipe, meta, error)``: the run's settings, from the flags or, for ``--resume``
+    of a directory holding a run, from its config.json; ``error`` is a one-line message."""
+    from numnet.train import Recipe
+    from numnet.train.config import describe, differences
+
+    given = {k: getattr(args, k) for k in DEFINING + RECIPE_FLAGS if getattr(args, k) is not None}
+    for k, v in args._defaults.items():
+        if getattr(args, k) is None:
+            setattr(args, k, v)
+    out = Path(args.out or f"runs/{args.net}{args.depth}-{args.data}-s{args.seed}")
+    stored = json.loads((out / "config.json").read_text()) if args.resume and (out / "config.json").is_file() else None
+    if stored is None:
+        meta = {"net": args.net, "depth": args.depth, "scheme": args.scheme, "reversible": args.reversible,
+                "limit_train": args.limit_train, "val_split": args.val_split, "split_seed": args.split_seed}
+        return out, _recipe(args), meta, None
+    meta = stored.get("meta", {})
+    if "net" not in meta:
+        return out, None, None, f"{out}/config.json was not written by numnet train (no net in its meta)"
+    run = {"net": meta["net"], "depth": meta["depth"], "scheme": meta.get("scheme"),
+           "reversible": meta.get("reversible", True), "data": stored["data"]["name"],
+           "val_split": meta.get("val_split", stored["data"].get("val", 0)), "split_seed": meta.get("split_seed", 0),
+           "limit_train": meta.get("limit_train"), "seed": stored["seed"], "recipe": stored["recipe"]}
+    now = {k: v for k, v in given.items() if k in DEFINING}
+    for k in DEFINING:
+        setattr(args, k, run[k])
+    if any(k in given for k in RECIPE_FLAGS):  # the recipe these flags give for the run's data set
+        now["recipe"] = _recipe(args).to_dict()
+    diffs = differences({k: run[k] for k in now}, now)
+    if diffs:
+        return out, None, None, (f"--resume continues the run in {out} as configured in its config.json, and the "
+                                 f"flags differ: {describe(diffs)}; drop them, or train into another --out")
+    return out, Recipe(**run["recipe"]), meta, None
 
 
 def run(args: argparse.Namespace) -> int:
     import torch
 
     from numnet import data, nets
-    from numnet.train import default_recipe, get_recipe, train
+    from numnet.train import train
+    from numnet.train.lock import RunLocked
 
+    out, recipe, meta, error = _settle(args)
+    if error:
+        print(f"numnet train: {error}", file=sys.stderr)
+        return 2
     options = {} if args.scheme is None else {"scheme": args.scheme}
     if not args.reversible:
         if args.net not in REVERSIBLE_NETS:
@@ -126,31 +194,24 @@ def run(args: argparse.Namespace) -> int:
                        val_split=args.val_split, split_seed=args.split_seed)
     if args.limit_train is not None:
         splits = splits.limit_train(args.limit_train)
-    recipe = get_recipe(args.recipe) if args.recipe else default_recipe(args.data)
-    if args.epochs is not None:
-        recipe = recipe.with_epochs(args.epochs)
-    if args.level_epochs and args.epochs is None:
-        recipe = recipe.with_epochs(sum(args.level_epochs))
-    recipe = recipe.replace(coarse_to_fine=args.coarse_to_fine, grow_depth=args.grow_depth,
-                            level_epochs=tuple(args.level_epochs or ()), transfer=args.transfer,
-                            depth_mode=args.depth_mode)
     torch.manual_seed(args.seed)
     try:
         model = nets.build(args.net, args.depth, num_classes=splits.num_classes, in_channels=splits.in_channels,
                            **options)
     except (TypeError, ValueError) as err:  # the builders name the bad value and what was expected
         raise SystemExit(f"numnet train: {err}") from None
-    out = args.out or f"runs/{args.net}{args.depth}-{args.data}-s{args.seed}"
     try:
         result = train(model, splits, recipe, out=out, resume=args.resume, seed=args.seed, device=args.device,
                        bf16=args.bf16, channels_last=args.channels_last, compile=args.compile,
                        resident=not args.host_data, stop_after=args.stop_after, progress=not args.no_progress,
-                       meta={"net": args.net, "depth": args.depth, "scheme": args.scheme,
-                             "reversible": args.reversible, "limit_train": args.limit_train})
+                       meta=meta)
+    except RunLocked as err:
+        print(f"numnet train: {err}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"\ninterrupted: {out} keeps its last finished epoch; continue with --resume --out {out}",
               file=sys.stderr)
         return 130
     print(result)
-    print(dumps({"out": out, "finished": result.finished, **result.summary()}, non_finite="mark", indent=1))
+    print(dumps({"out": str(out), "finished": result.finished, **result.summary()}, non_finite="mark", indent=1))
     return 0

@@ -20,7 +20,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .grid import PAPER_ARCHS, Arch, Run, parse_arch, parse_shard, plan, shard
-from .records import load_records, merge
+from .records import check_one_configuration, load_records, merge
 from .runner import run_grid
 from .table import summarise, write_table
 
@@ -40,6 +40,7 @@ def write_outputs(out, *sources) -> dict:
     records = load_records(out)
     if not records:
         raise ValueError(f"no finished runs under {Path(out) / 'runs'}")
+    check_one_configuration(records)
     rows = summarise(records)
     return {**write_table(rows, out), **write_figures(records, rows, out)}
 

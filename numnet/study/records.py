@@ -67,7 +67,9 @@ def merge(dest, *sources) -> list:
         raise ValueError(f"not study folders (no {RECORD_DIR}/ inside): {', '.join(missing)}")
     copied = []
     have = {r["run"]["key"]: r for r in load_records(dest)}
-    for rec in load_records(*sources):
+    incoming = load_records(*sources)
+    check_one_configuration([*have.values(), *incoming])
+    for rec in incoming:
         key = rec["run"]["key"]
         if key in have:
             if have[key] != rec:
@@ -77,6 +79,43 @@ def merge(dest, *sources) -> list:
         have[key] = rec
         copied.append(key)
     return copied
+
+
+PER_RUN = ("build", "seed")
+"""The parts of a record's configuration that differ from run to run of one grid."""
+
+
+def check_one_configuration(records) -> None:
+    """A table is one configuration: every record's ``config`` but its :data:`PER_RUN`
+    parts must agree (shards of one grid do; shards run with other settings do not).
+
+    >>> a = {"run": {"key": "a"}, "config": {"recipe": {"epochs": 1}, "seed": 0, "build": {}}}
+    >>> b = {"run": {"key": "b"}, "config": {"recipe": {"epochs": 3}, "seed": 1, "build": {}}}
+    >>> check_one_configuration([a, {**a, "run": {"key": "c"}}])
+    >>> check_one_configuration([a, b])
+    Traceback (most recent call last):
+    ...
+    ValueError: runs a and b were trained under different configurations: recipe.epochs 1 (b: 3); ...
+    """
+    from numnet.train.config import describe, differences
+
+    records = list(records)
+    if not records:
+        return
+    shared = lambda r: {k: v for k, v in r["config"].items() if k not in PER_RUN}  # noqa: E731
+    bare = [r["run"]["key"] for r in records if r.get("config") is None]
+    if bare and len(bare) < len(records):
+        raise ValueError(f"runs {', '.join(bare)} carry no configuration (an older numnet wrote them) and cannot "
+                         f"be tabulated with runs that do; keep them in a folder of their own")
+    if bare:
+        return
+    first = records[0]
+    for rec in records[1:]:
+        diffs = differences(shared(first), shared(rec))
+        if diffs:
+            raise ValueError(f"runs {first['run']['key']} and {rec['run']['key']} were trained under different "
+                             f"configurations: {describe(diffs, versus=rec['run']['key'] + ': ')}; a table holds one "
+                             f"configuration, so keep them in separate folders")
 
 
 def scheme_to_dict(scheme) -> dict:

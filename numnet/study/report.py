@@ -14,7 +14,11 @@
 Each part runs only if the layers it needs are installed (and the data is found); a
 part that cannot run says so in the report, never with made-up numbers. The command
 exits non-zero only when a part the user asked for by name (``--parts``) could not run.
-Finished training runs live under ``report/study/`` and are reused by the next call.
+Training runs live under ``report/study/<mode>/`` (one folder per mode: ``quick``,
+``default``, ``full`` train under different settings): the next call reuses the finished
+ones and resumes an interrupted one from its checkpoint. A record made under other
+settings (another ``--data``, another numnet version) is refused with the differing keys,
+never reported as if it were this call's (:class:`numnet.study.runner.StaleRecord`).
 """
 
 from __future__ import annotations
@@ -118,7 +122,7 @@ def verify_part(out: Path, settings: dict, progress: bool) -> Section:
 
 
 def train_part(out: Path, settings: dict, progress: bool, *, data: str = "fashion_mnist", data_root=None,
-               device: str = "auto") -> Section:
+               device: str = "auto", mode: str = "default") -> Section:
     """A small study on real data; the table and the learned-coefficient figures."""
     from . import study
     from .wiring import load_data, make_recipe
@@ -137,7 +141,7 @@ def train_part(out: Path, settings: dict, progress: bool, *, data: str = "fashio
     if settings["train_size"] and settings["train_size"] < len(splits.train):  # the preset's cap
         splits = splits.limit_train(settings["train_size"])
     recipe = make_recipe(None, data, settings["epochs"], settings["batch_size"])
-    folder = out / "study"
+    folder = out / "study" / mode
     rows = study(settings["archs"], settings["depths"], settings["seeds"], folder, data=splits, recipe=recipe,
                  spectra_samples=settings["spectra"], progress=progress,
                  train_options={"device": device, "progress": progress})
@@ -160,7 +164,7 @@ def train_part(out: Path, settings: dict, progress: bool, *, data: str = "fashio
     if no_spectra:
         body.append("Jacobian spectra: not drawn for some runs — their model has no `residual_branches()`, so "
                     "the study cannot tell which module is each step's vector field.\n")
-    body += [f"![{f.stem}](study/{f.name})\n" for f in learned + others]
+    body += [f"![{f.stem}](study/{mode}/{f.name})\n" for f in learned + others]
     return Section("train", title, "ok", "\n".join(body), [folder / "table.md", *figures])
 
 
@@ -182,7 +186,8 @@ def build_report(out, *, mode: str = "default", parts=None, data: str = "fashion
     runners = {
         "schemes": lambda: schemes_part(out, settings, progress),
         "verify": lambda: verify_part(out, settings, progress),
-        "train": lambda: train_part(out, settings, progress, data=data, data_root=data_root, device=device),
+        "train": lambda: train_part(out, settings, progress, data=data, data_root=data_root, device=device,
+                                    mode=mode),
     }
     sections = []
     for part in parts:

@@ -2,18 +2,27 @@
 
 ``run_grid(runs, out, data=...)`` builds each model with ``numnet.nets.build`` and trains
 it with ``numnet.train.train`` (both injectable, imported lazily by default). A finished
-run leaves ``out/runs/<key>.json`` (written atomically: whole or absent) and is never
-recomputed; the training itself checkpoints under ``out/train/<key>/`` so an interrupted
-run resumes there. Shards (:func:`numnet.study.grid.shard`) write disjoint record files,
-and :func:`merge` gathers the records of several output folders into one.
+run leaves ``out/runs/<key>.json`` (written atomically: whole or absent) and is not
+recomputed; the training itself checkpoints under ``out/train/<key>/`` and an
+interrupted run resumes there from its last checkpoint (``resume=True``). Shards
+(:func:`numnet.study.grid.shard`) write disjoint record files, and :func:`merge` gathers
+the records of several output folders into one.
+
+Every record carries the full configuration it was trained under (:func:`run_config`:
+recipe, data set and sizes, build options, seed, numnet version). A record is reused only
+under exactly that configuration; a folder holding records of another one is refused
+(:class:`StaleRecord`, naming the differing keys), never silently mixed into the table:
+a study folder is one configuration. Use another folder for another configuration.
 
 The record holds what the table and the figures need: the run, parameter count, final
 and best accuracies, the per-epoch history, the learned coefficients
-(``model.learned_coefficients()``) and optionally the per-block Jacobian spectra.
+(``model.learned_coefficients()``), the blocks that left the zero-stability set during
+training and optionally the per-block Jacobian spectra.
 """
 
 from __future__ import annotations
 
+import json
 import time
 import warnings
 from pathlib import Path
@@ -29,16 +38,64 @@ from .wiring import require
 TRAIN_DIR = "train"
 
 
+class StaleRecord(ValueError):
+    """A record in the study folder was trained under another configuration."""
+
+
+def run_config(run: Run, splits, recipe) -> dict:
+    """The configuration ``run`` is trained under, as plain JSON data: what its record
+    must match to be reused.
+
+    >>> from types import SimpleNamespace
+    >>> from numnet.study import plan
+    >>> from numnet.train import get_recipe
+    >>> c = run_config(plan(["heun"], [20], [1])[0], SimpleNamespace(num_classes=10, in_channels=1),
+    ...                get_recipe("quick"))
+    >>> c["build"], c["seed"], c["recipe"]["epochs"], sorted(c)
+    ({'net': 'scheme_net', 'depth': 20, 'num_classes': 10, 'in_channels': 1, 'scheme': 'heun'}, 1, 10, \
+['build', 'data', 'numnet', 'recipe', 'seed'])
+    """
+    import numnet
+
+    describe = getattr(splits, "describe", None)
+    data = describe() if callable(describe) else {"num_classes": splits.num_classes, "in_channels": splits.in_channels}
+    config = {
+        "build": {"net": run.net, "depth": run.depth, "num_classes": splits.num_classes,
+                  "in_channels": splits.in_channels, **run.build_options()},
+        "recipe": recipe.to_dict(), "data": data, "seed": run.seed, "numnet": numnet.__version__,
+    }
+    return json.loads(json.dumps(plain(config)))  # exactly as it reads back from the record
+
+
+def check_record(rec: dict, config: dict, path: Path, train_dir: Path) -> None:
+    """Refuse (:class:`StaleRecord`) a record trained under another configuration."""
+    from numnet.train.config import describe, differences
+
+    stored = rec.get("config")
+    if stored == config:
+        return
+    if stored is None:
+        what = "no configuration (an older numnet wrote it)"
+    else:
+        what = "another configuration: " + describe(differences(stored, config))
+    raise StaleRecord(f"{path} was trained under {what}. A study folder holds one configuration and its records "
+                      f"are never reused under another: choose another out folder, or delete {path} and "
+                      f"{train_dir} to retrain this run")
+
+
 # -- running -------------------------------------------------------------------------------
 def run_grid(runs, out, *, data, recipe=None, build=None, train=None, spectra_samples: int = 0,
              spectra_input=None, progress: bool = True, train_options: dict | None = None) -> list:
     """Train every run in ``runs`` not yet finished under ``out``; return all their records.
 
     ``data``: the data splits (``numnet.data.Splits``) or a zero-argument function giving
-    them, called only if some run still has to be trained. ``build(net, depth,
-    num_classes=, in_channels=, **run.build_options())`` and ``train(model, data, recipe=, out=, seed=,
-    meta=, **train_options)`` default to numnet's; the model's initialisation is seeded
-    with the run's seed before ``build``.
+    them (called once: the records are checked against the data too). ``recipe``: a
+    :class:`~numnet.train.Recipe` or name (default: the paper's for the data set).
+    ``build(net, depth, num_classes=, in_channels=, **run.build_options())`` and
+    ``train(model, data, recipe=, out=, resume=True, seed=, meta=, **train_options)``
+    default to numnet's; the model's initialisation is seeded with the run's seed before
+    ``build``. A finished record made under another configuration (:func:`run_config`)
+    raises :class:`StaleRecord`.
 
     ``spectra_samples > 0`` also stores the per-block Jacobian spectra
     (:func:`numnet.study.spectra.block_spectra`, Arnoldi) at that many test images, when
@@ -51,7 +108,7 @@ def run_grid(runs, out, *, data, recipe=None, build=None, train=None, spectra_sa
     >>> from numnet.study import plan
     >>> calls = []
     >>> def train(model, data, **kw):
-    ...     calls.append(kw["meta"]["seed"])
+    ...     calls.append(kw["seed"])
     ...     return SimpleNamespace(final_test_acc=0.5, history=[])
     >>> out, runs = tempfile.mkdtemp(), plan(["resnet"], [20], [0, 1])
     >>> build = lambda net, depth, **options: torch.nn.Linear(1, 1)
@@ -60,6 +117,11 @@ def run_grid(runs, out, *, data, recipe=None, build=None, train=None, spectra_sa
     (2, [0, 1])
     >>> len(run_grid(runs, out, data=data, build=build, train=train, progress=False)), calls  # nothing redone
     (2, [0, 1])
+    >>> run_grid(runs, out, data=data, recipe="quick", build=build, train=train, progress=False)
+    Traceback (most recent call last):
+    ...
+    numnet.study.runner.StaleRecord: .../resnet-d20-s0.json was trained under another configuration: \
+recipe.epochs 160 (now 10); recipe.milestones [80, 120] (now [5, 8]); recipe.name 'paper-cifar10' (now 'quick'). ...
     """
     import torch
 
@@ -67,11 +129,23 @@ def run_grid(runs, out, *, data, recipe=None, build=None, train=None, spectra_sa
     if not all(isinstance(r, Run) for r in runs):
         raise TypeError("runs must be numnet.study.grid.Run objects (see numnet.study.grid.plan)")
     out = Path(out)
-    todo = [r for r in runs if not record_path(out, r).exists()]
+    if not runs:
+        return []
+    splits = data() if callable(data) else data
+    if recipe is None:
+        recipe = require("train", "default_recipe")(getattr(splits, "name", ""))
+    recipe = require("train", "get_recipe")(recipe)
+    configs = {r.key: run_config(r, splits, recipe) for r in runs}
+    todo = []
+    for r in runs:
+        path = record_path(out, r)
+        if path.exists():
+            check_record(json.loads(path.read_text()), configs[r.key], path, out / TRAIN_DIR / r.key)
+        else:
+            todo.append(r)
     if todo:
         build = build or require("nets", "build")
         train = train or require("train", "train")
-        splits = data() if callable(data) else data
         bar = _progress(todo, progress)
         for run in bar:
             if hasattr(bar, "set_postfix_str"):
@@ -80,9 +154,11 @@ def run_grid(runs, out, *, data, recipe=None, build=None, train=None, spectra_sa
             model = build(run.net, run.depth, num_classes=splits.num_classes, in_channels=splits.in_channels,
                           **run.build_options())
             t0 = time.perf_counter()
-            result = train(model, splits, recipe=recipe, out=out / TRAIN_DIR / run.key, seed=run.seed,
+            result = train(model, splits, recipe=recipe, out=out / TRAIN_DIR / run.key, resume=True, seed=run.seed,
                            meta=run.to_dict(), **(train_options or {}))
-            rec = _record(run, model, result, time.perf_counter() - t0)
+            if getattr(result, "finished", True) is False:  # stopped early (stop_after): nothing to record yet
+                continue
+            rec = _record(run, model, result, time.perf_counter() - t0, configs[run.key])
             if spectra_samples:
                 rec["spectra"] = _spectra(model, splits, spectra_samples, spectra_input or _test_images)
             write_json(record_path(out, run), rec, non_finite="mark")  # a diverged loss stays visible
@@ -90,9 +166,8 @@ def run_grid(runs, out, *, data, recipe=None, build=None, train=None, spectra_sa
     return [rec for rec in load_records(out) if rec["run"]["key"] in keys]
 
 
-def _record(run: Run, model, result, seconds: float) -> dict:
+def _record(run: Run, model, result, seconds: float, config: dict) -> dict:
     coeffs = list(model.learned_coefficients()) if hasattr(model, "learned_coefficients") else []
-    config = getattr(result, "config", None)
     summary = {k: plain(getattr(result, k, None)) for k in
                ("final_test_acc", "best_val_acc", "test_acc_at_best", "best_test_acc", "epochs_done")}
     if summary["final_test_acc"] is None:
@@ -105,7 +180,8 @@ def _record(run: Run, model, result, seconds: float) -> dict:
         "coefficients": [{k: plain(v) for k, v in r.items()} for r in coeffs],
         "blocks": ([{"stage": st, "block": b, "scheme": scheme_to_dict(s)} for st, b, s in block_schemes(model)]
                    if hasattr(model, "step_schemes") else None),
-        "recipe": plain(config.get("recipe")) if isinstance(config, dict) else None,
+        "zero_unstable": plain(getattr(result, "zero_unstable", [])),
+        "config": config,
         "seconds": seconds,
     }
 

@@ -5,6 +5,8 @@
 - :class:`Recipe`, :data:`RECIPES`, :func:`get_recipe` — recipes as data
   (``paper-cifar10``, ``paper-cifar100``, ``quick``).
 - :func:`evaluate` — loss and accuracy of a model over a loader.
+- :class:`RunLocked` — raised when another process is training into the same ``out``
+  (:mod:`numnet.train.lock`).
 - multilevel recipes (``Recipe(coarse_to_fine=n)`` or ``grow_depth=g``) train through
   several resolutions or depths, one durable run per level (:mod:`numnet.train.multilevel`).
 """
@@ -12,6 +14,7 @@
 from numnet._lazy import lazy_exports
 
 _MODULES = {
+    "numnet.train.lock": ("RunLocked",),
     "numnet.train.loop": ("evaluate", "train"),
     "numnet.train.recipe": ("RECIPES", "Recipe", "default_recipe", "get_recipe"),
     "numnet.train.result": ("TrainResult",),

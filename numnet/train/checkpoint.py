@@ -5,7 +5,7 @@ touches (torch CPU and CUDA, numpy, Python's ``random``), the position in the ru
 (epoch, and batch within the epoch after a Ctrl-C), the partial sums of an interrupted
 epoch, and the history so far. The data order needs no saved state: the loader derives
 each epoch's order and augmentation from ``(seed, epoch)``. The learning rate is a
-function of the epoch (:meth:`~numnet.train.recipe.Recipe.lr_at`), so there is no
+function of the step (:meth:`~numnet.train.recipe.Recipe.lr_at`), so there is no
 scheduler state either.
 
 Written atomically (:func:`numnet.fileio.atomic_write`) and read with

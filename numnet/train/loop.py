@@ -5,16 +5,23 @@ a Ctrl-C, at the next batch boundary), metrics appended to ``metrics.jsonl``, an
 ``result.json`` at the end. Calling :func:`train` again on a finished directory returns
 the stored result (and loads the final weights into the model); ``resume=True``
 continues an interrupted run to the same weights an uninterrupted run would reach.
+
+Guards: one process at a time per run directory (:func:`numnet.train.lock.run_lock`;
+a second gets :class:`~numnet.train.lock.RunLocked`); a non-finite loss stops the run at
+the step it appears (:class:`FloatingPointError` naming the epoch, step and loss; the
+checkpoint of the last finished epoch is kept); blocks whose learned scheme leaves the
+zero-stability set are recorded per epoch (``zero_unstable``) and in the result.
 """
 
 from __future__ import annotations
 
 import contextlib
-import math
+import os
 import random
 import signal
 import threading
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +32,9 @@ from torch import nn
 from numnet.data import Loader, Splits
 from numnet.fileio import append_jsonl, atomic_write, write_json
 from numnet.train import checkpoint
+from numnet.train.config import describe, differences
 from numnet.train.distributed import Context, setup
+from numnet.train.lock import clean_temporaries, run_lock
 from numnet.train.recipe import Recipe, default_recipe, get_recipe
 from numnet.train.result import TrainResult
 
@@ -85,13 +94,31 @@ def train(model: nn.Module, data: Splits, recipe: str | Recipe | None = None, *,
         raise TypeError(f"compile must be a bool or a torch.compile backend name, got {compile!r}")
     if not isinstance(eval_batch_size, int) or eval_batch_size < 1:
         raise ValueError(f"eval_batch_size must be a positive int, got {eval_batch_size!r}")
-    if recipe.levels > 1:   # coarse-to-fine or grow-depth: a chain of plain runs, one per level
-        from numnet.train.multilevel import train_levels
+    lock = run_lock(out) if out is not None and _main_process() else contextlib.nullcontext()
+    with lock:
+        if recipe.levels > 1:   # coarse-to-fine or grow-depth: a chain of plain runs, one per level
+            from numnet.train.multilevel import train_levels
 
-        return train_levels(model, data, recipe, out=out, resume=resume, seed=seed, device=device, bf16=bf16,
-                            channels_last=channels_last, compile=compile, resident=resident,
-                            stop_after=stop_after, eval_batch_size=eval_batch_size, meta=meta, progress=progress)
+            return train_levels(model, data, recipe, out=out, resume=resume, seed=seed, device=device, bf16=bf16,
+                                channels_last=channels_last, compile=compile, resident=resident,
+                                stop_after=stop_after, eval_batch_size=eval_batch_size, meta=meta,
+                                progress=progress)
+        return _train_one(model, data, recipe, out=out, resume=resume, seed=seed, device=device, bf16=bf16,
+                          channels_last=channels_last, compile=compile, resident=resident, stop_after=stop_after,
+                          eval_batch_size=eval_batch_size, meta=meta, progress=progress, t_start=t_start)
 
+
+def _main_process() -> bool:
+    """Rank 0 (or no ``torchrun`` at all): the process that writes the run's files."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank() == 0
+    return os.environ.get("RANK", "0") == "0"
+
+
+def _train_one(model, data, recipe, *, out, resume, seed, device, bf16, channels_last, compile, resident,
+               stop_after, eval_batch_size, meta, progress, t_start) -> TrainResult:
     ctx = setup(device)
     config = {
         "recipe": recipe.to_dict(), "seed": seed, "data": data.describe(),
@@ -117,15 +144,14 @@ def train(model: nn.Module, data: Splits, recipe: str | Recipe | None = None, *,
 
 def _fingerprint(config: dict) -> dict:
     """The parts of a configuration that change the result (not the fast-path options)."""
-    return {k: config[k] for k in ("recipe", "seed", "data", "model", "meta")}
+    return {k: config.get(k) for k in ("recipe", "seed", "data", "model", "meta")}
 
 
 def _check_same_run(stored: dict, config: dict, where: Path) -> None:
-    a, b = _fingerprint(stored), _fingerprint(config)
-    if a != b:
-        diff = sorted(k for k in a if a[k] != b[k])
-        raise ValueError(f"{where} holds a run with a different {', '.join(diff)} "
-                         f"(stored {[a[k] for k in diff]}, now {[b[k] for k in diff]}); "
+    diffs = differences(_fingerprint(stored), _fingerprint(config))
+    if diffs:
+        parts = ", ".join(dict.fromkeys(k.split(".")[0] for k, _, _ in diffs))
+        raise ValueError(f"{where} holds a run with a different {parts}: {describe(diffs)}; "
                          f"use another out directory")
 
 
@@ -251,6 +277,7 @@ class _Run:
             self.history, self.epoch, self.batch = state["history"], state["epoch"], state["batch"]
             self.partial, self.wall_before = state["partial"], state["wall_time"]
         if self.ctx.is_main:
+            clean_temporaries(self.out)  # left by a process killed mid-write; we hold the lock
             write_json(self.out / CONFIG, self.config)
             with atomic_write(self.out / METRICS) as tmp:  # exactly the epochs the checkpoint holds
                 tmp.write_text("")
@@ -293,21 +320,25 @@ class _Run:
 
     def _train_epoch(self, bar, flag) -> dict | None:
         device, loader = self.ctx.device, self.train_loader
-        lr = self.recipe.lr_at(self.epoch)
-        for group in self.optimizer.param_groups:
-            group["lr"] = lr
+        steps = len(loader)
+        first_lr = self.recipe.lr_at(self.epoch, 0, steps)
         self.net.train()
         sums = torch.tensor([self.partial["loss"], self.partial["correct"]], dtype=torch.float64, device=device)
         seen, elapsed = self.partial["seen"], self.partial["time"]
         _sync(device)
         t0, last_shown = time.perf_counter(), 0.0
+        pending = None   # (step, loss) of the previous step, checked once the next one is queued
         for batch in loader.epoch(self.epoch, start=self.batch):
             if flag["stop"]:
+                self._check_finite(pending)
                 _sync(device)
                 loss, correct = sums.tolist()
                 self.partial = {"loss": loss, "correct": correct, "seen": seen,
                                 "time": elapsed + time.perf_counter() - t0}
                 return None
+            lr = self.recipe.lr_at(self.epoch, self.batch, steps)  # the schedule is resolved per step
+            for group in self.optimizer.param_groups:
+                group["lr"] = lr
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=self.bf16):
                 logits = self.net(batch.images).float()
             loss_sum = F.cross_entropy(logits, batch.labels, reduction="sum")
@@ -318,6 +349,8 @@ class _Run:
             self.optimizer.zero_grad(set_to_none=True)
             sums += torch.stack([loss_sum.detach(), (logits.argmax(1) == batch.labels).sum()])
             seen += len(batch.labels)
+            self._check_finite(pending)  # lagged by one step: no wait for the step just queued
+            pending = (self.batch, loss_sum.detach(), lr)
             self.batch += 1
             bar.update(1)
             now = time.perf_counter()
@@ -327,15 +360,29 @@ class _Run:
                 bar.set_description(f"epoch {self.epoch + 1}/{self.recipe.epochs}", refresh=False)
                 bar.set_postfix({"loss": f"{loss / seen:.3f}", "acc": f"{correct / seen:.3f}", "lr": f"{lr:.3g}",
                                  "img/s": f"{seen * self.ctx.world_size / (elapsed + now - t0):.0f}"}, refresh=False)
+        self._check_finite(pending)
         _sync(device)
         train_time = elapsed + time.perf_counter() - t0
         totals = self.ctx.all_sum(torch.cat([sums, torch.tensor([seen], dtype=torch.float64, device=device)]))
         loss, correct, seen = totals.tolist()
-        if not math.isfinite(loss):
-            raise FloatingPointError(f"training diverged in epoch {self.epoch + 1} (loss {loss}); "
-                                     f"lower the learning rate (lr={self.recipe.lr})")
-        return {"epoch": self.epoch + 1, "lr": lr, "train_loss": loss / seen, "train_acc": correct / seen,
+        return {"epoch": self.epoch + 1, "lr": first_lr, "train_loss": loss / seen, "train_acc": correct / seen,
                 "images": int(seen), "train_time": train_time, "images_per_s": seen / train_time}
+
+    def _check_finite(self, pending) -> None:
+        """Stop at a step whose loss is not finite (on any rank), before anything is saved:
+        the checkpoint on disk stays the last finished epoch's."""
+        if pending is None:
+            return
+        step, loss_sum, lr = pending
+        bad = (~torch.isfinite(loss_sum)).to(torch.float64).reshape(1)
+        if self.ctx.world_size > 1:
+            bad = self.ctx.all_sum(bad)  # every rank stops at the same step
+        if bad.item():
+            kept = (f"; {self.out / CHECKPOINT} keeps epoch {self.epoch}" if self.out is not None and self.epoch
+                    else "")
+            raise FloatingPointError(
+                f"training diverged in epoch {self.epoch + 1}, step {step + 1} of {len(self.train_loader)}: "
+                f"loss {loss_sum.item()} (lr {lr}){kept}; lower the learning rate (recipe lr={self.recipe.lr})")
 
     def _finish_epoch(self, record: dict, bar) -> None:
         t0 = time.perf_counter()
@@ -345,6 +392,7 @@ class _Run:
             record[f"{name}_loss"], record[f"{name}_acc"] = loss, acc
         coefficients = getattr(self.model, "learned_coefficients", None)
         record["coefficients"] = _jsonable(coefficients()) if callable(coefficients) else []
+        record["zero_unstable"] = _zero_unstable(self.model) if record["coefficients"] else []
         record["epoch_time"] = record["train_time"] + time.perf_counter() - t0
         best = max((h["val_acc"] for h in self.history if h["val_acc"] is not None), default=-1.0)
         self.history.append(record)
@@ -354,11 +402,26 @@ class _Run:
             append_jsonl(self.out / METRICS, record)
             if record["val_acc"] is not None and record["val_acc"] > best:
                 checkpoint.save(self.out / BEST, {"epoch": record["epoch"], "model": self.model.state_dict()})
+        left = [b for b in record["zero_unstable"] if not any(b in h.get("zero_unstable", ()) for h in self.history[:-1])]
+        if left and self.ctx.is_main:
+            where = ", ".join(f"stage {b['stage']} block {b['block']}" for b in left)
+            warnings.warn(f"epoch {record['epoch']}: the learned scheme of {where} is no longer zero-stable "
+                          f"(a root of rho left the unit disc or a repeated root reached it)", RuntimeWarning,
+                          stacklevel=2)
         if self.progress:
             fmt = lambda k: "-" if record[k] is None else f"{100 * record[k]:.2f}%"  # noqa: E731
             bar.write(f"epoch {record['epoch']}/{self.recipe.epochs}: loss {record['train_loss']:.4f} "
                       f"train {fmt('train_acc')} val {fmt('val_acc')} test {fmt('test_acc')} "
                       f"lr {record['lr']:.3g} {record['images_per_s']:.0f} img/s")
+
+
+def _zero_unstable(model: nn.Module) -> list[dict]:
+    """``[{"stage", "block"}, ...]`` of the steps whose scheme (``model.step_schemes()``, the
+    learned coefficients substituted) is not zero-stable; ``[]`` for a model without schemes."""
+    steps = getattr(model, "step_schemes", None)
+    if not callable(steps):
+        return []
+    return [{"stage": s.stage, "block": s.block} for s in steps() if not s.scheme.is_zero_stable]
 
 
 def _seed_everything(seed: int) -> None:

@@ -7,14 +7,18 @@ here each of its levels is one ordinary :func:`~numnet.train.train` run with the
 level's recipe (:meth:`~numnet.train.Recipe.level_recipes`), durable in
 ``out/level<i>``. Rerunning replays the chain: a finished level returns its stored
 result and weights, the transfer to the next level is recomputed (it is exact and
-cheap), and an interrupted level resumes. ``out/result.json`` holds the whole run.
+cheap), and an interrupted level resumes. ``out/config.json`` holds the whole chain's
+configuration and ``out/result.json`` the whole run.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from torch import nn
+
+from numnet.fileio import write_json
 
 from numnet.train.result import TrainResult
 
@@ -34,13 +38,19 @@ def train_levels(model: nn.Module, data, recipe, *, out=None, stop_after=None, *
     ``epoch`` counts through the whole chain.
     """
     from numnet.nets.multiscale import coarse_to_fine, get_transfer, grids, grow_depth
-    from numnet.train.loop import RESULT, train
+    from numnet.train.loop import CONFIG, RESULT, _check_same_run, _main_process, train
 
     get_transfer(recipe.transfer)   # a bad name fails before any training
     if recipe.depth_mode not in grids.MODES:
         raise ValueError(f"depth_mode must be one of {grids.MODES}, got {recipe.depth_mode!r}")
     subs = recipe.level_recipes()
     out = Path(out) if out is not None else None
+    if out is not None and _main_process():  # the whole chain's configuration (what `--resume` rebuilds)
+        config = {"recipe": recipe.to_dict(), "seed": options.get("seed", 0), "data": data.describe(),
+                  "meta": dict(options.get("meta") or {})}
+        if (out / CONFIG).is_file():
+            _check_same_run(json.loads((out / CONFIG).read_text()), config, out)
+        write_json(out / CONFIG, config)
     starts = [sum(r.epochs for r in subs[:i]) for i in range(len(subs))]
     results: list[TrainResult] = []
 

@@ -4,8 +4,8 @@ A :class:`Recipe` is everything that defines the optimisation *mathematically*:
 optimiser, batch size, learning-rate schedule, epochs, augmentation. Options that only
 change how fast it runs (bf16, channels-last, compile, devices) are not part of it.
 
-The learning rate is a pure function of the epoch (:meth:`Recipe.lr_at`), so there is
-no scheduler state to save or restore.
+The learning rate is a pure function of the position in the run, resolved per step
+(:meth:`Recipe.lr_at`), so there is no scheduler state to save or restore.
 """
 
 from __future__ import annotations
@@ -13,23 +13,33 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
+from fractions import Fraction
 
 __all__ = ["Recipe", "RECIPES", "get_recipe", "default_recipe"]
 
 
 @dataclass(frozen=True)
 class Recipe:
-    """SGD with momentum and a step schedule: the lr is multiplied by ``gamma`` after each
-    epoch listed in ``milestones``. ``pad``/``flip`` is the augmentation (random crop of
-    the ``pad``-padded image, horizontal flip); ``batch_size`` is the global batch.
+    """SGD with momentum and a step schedule: the lr is multiplied by ``gamma`` at each
+    point of the run listed in ``milestones`` (in epochs; a fraction such as ``0.5`` falls
+    inside an epoch, and the schedule is resolved per step). By default the milestones are
+    the paper's, at 1/2 and 3/4 of the run (80 and 120 of 160 epochs), whatever ``epochs``.
+    ``pad``/``flip`` is the augmentation (random crop of the ``pad``-padded image,
+    horizontal flip); ``batch_size`` is the global batch.
 
     >>> r = Recipe("demo", epochs=6, milestones=(2, 4), lr=0.1)
     >>> [r.lr_at(e) for e in range(6)]
     [0.1, 0.1, 0.010000000000000002, 0.010000000000000002, 0.0010000000000000002, 0.0010000000000000002]
+    >>> Recipe("one", epochs=1).milestones  # the paper's fractions of a one-epoch run
+    (0.5, 0.75)
     >>> Recipe("bad", epochs=10, milestones=(5, 12))
     Traceback (most recent call last):
     ...
     ValueError: milestones must be increasing epochs in (0, 10), got (5, 12)
+    >>> Recipe("bad", lr=float("inf"))
+    Traceback (most recent call last):
+    ...
+    ValueError: lr must be a finite number in (0, inf), got inf
 
     Multilevel training (Haber et al., AAAI 2018; :mod:`numnet.nets.multiscale`):
     ``coarse_to_fine=n`` trains on images restricted ``n`` times first and prolongs the
@@ -43,7 +53,7 @@ class Recipe:
 
     >>> r = Recipe("c2f", epochs=10, milestones=(5, 8), coarse_to_fine=2)
     >>> r.level_epochs, [lv.milestones for lv in r.level_recipes()]
-    ((3, 3, 4), [(1, 2), (1, 2), (2, 3)])
+    ((3, 3, 4), [(1.5, 2.4), (1.5, 2.4), (2, 3.2)])
     """
 
     name: str
@@ -53,7 +63,7 @@ class Recipe:
     momentum: float = 0.9
     weight_decay: float = 1e-4
     nesterov: bool = False
-    milestones: tuple[int, ...] = (80, 120)
+    milestones: tuple[float, ...] | None = None   # None: the paper's 1/2 and 3/4 of the run
     gamma: float = 0.1
     pad: int = 4
     flip: bool = True
@@ -64,30 +74,30 @@ class Recipe:
     depth_mode: str = "linear"
 
     def __post_init__(self):
-        object.__setattr__(self, "milestones", tuple(self.milestones))
-        self._check_levels()
         for field in ("epochs", "batch_size"):
             value = getattr(self, field)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"{field} must be a positive int, got {value!r}")
+        if self.milestones is None:
+            object.__setattr__(self, "milestones", tuple(_number(f * self.epochs) for f in PAPER_FRACTIONS))
+        object.__setattr__(self, "milestones", tuple(self.milestones))
+        self._check_levels()
         if not isinstance(self.pad, int) or isinstance(self.pad, bool) or self.pad < 0:
             raise ValueError(f"pad must be an int >= 0, got {self.pad!r}")
-        for field, low, high in (("lr", 0, math.inf), ("gamma", 0, 1)):
+        for field, low, high, closed_low, closed_high in _RANGES:
             value = getattr(self, field)
-            if not isinstance(value, (int, float)) or isinstance(value, bool) or not low < value <= high:
-                raise ValueError(f"{field} must be a number in ({low}, {high}], got {value!r}")
-        for field in ("momentum", "weight_decay"):
-            value = getattr(self, field)
-            if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value < math.inf:
-                raise ValueError(f"{field} must be a number >= 0, got {value!r}")
-        if self.momentum >= 1:
-            raise ValueError(f"momentum must be < 1, got {self.momentum}")
+            number = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+            if not number or not ((low <= value) if closed_low else (low < value)) \
+                    or not ((value <= high) if closed_high else (value < high)):
+                raise ValueError(f"{field} must be a finite number in {'[(' [not closed_low]}{low}, {high}"
+                                 f"{'])' [not closed_high]}, got {value!r}")
         if self.nesterov and self.momentum == 0:
             raise ValueError("nesterov needs momentum > 0")
         ms = self.milestones
-        if (not all(isinstance(m, int) and not isinstance(m, bool) for m in ms)
-                or list(ms) != sorted(set(ms)) or (ms and not 0 < ms[0] <= ms[-1] < self.epochs)):
+        if (not all(isinstance(m, (int, float)) and not isinstance(m, bool) and math.isfinite(m) for m in ms)
+                or any(b <= a for a, b in zip(ms, ms[1:])) or (ms and not 0 < ms[0] <= ms[-1] < self.epochs)):
             raise ValueError(f"milestones must be increasing epochs in (0, {self.epochs}), got {ms}")
+        object.__setattr__(self, "milestones", tuple(_number(_exact(m)) for m in ms))
 
     def _check_levels(self) -> None:
         for field in ("coarse_to_fine", "grow_depth"):
@@ -127,21 +137,32 @@ class Recipe:
         plain = self.replace(coarse_to_fine=0, grow_depth=0, level_epochs=())
         return [plain.with_epochs(e) for e in self.level_epochs]
 
-    def lr_at(self, epoch: int) -> float:
-        """The learning rate during ``epoch`` (0-based)."""
-        return self.lr * self.gamma ** sum(epoch >= m for m in self.milestones)
+    def lr_at(self, epoch: int, step: int = 0, steps: int = 1) -> float:
+        """The learning rate of step ``step`` (0-based) of the ``steps`` in ``epoch``
+        (0-based): a milestone ``m`` applies from the first step that starts at or after
+        ``m`` epochs, compared exactly (``m = 0.5`` of a 10-step epoch: from step 5 on).
+
+        >>> r = get_recipe("paper-cifar10").with_epochs(1)
+        >>> [round(r.lr_at(0, s, 8), 6) for s in range(8)]
+        [0.1, 0.1, 0.1, 0.1, 0.01, 0.01, 0.001, 0.001]
+        """
+        at = Fraction(epoch) + Fraction(step, steps)
+        return self.lr * self.gamma ** sum(at >= _exact(m) for m in self.milestones)
 
     def with_epochs(self, epochs: int) -> "Recipe":
-        """The same recipe over ``epochs``, milestones kept at the same fractions of the run
-        (a multilevel recipe splits the new epochs over its levels evenly again).
+        """The same recipe over ``epochs``, milestones kept at the same fractions of the run,
+        fractional where they fall inside an epoch (a multilevel recipe splits the new
+        epochs over its levels evenly again).
 
         >>> get_recipe("paper-cifar10").with_epochs(16).milestones
         (8, 12)
+        >>> get_recipe("paper-cifar10").with_epochs(1).milestones
+        (0.5, 0.75)
         """
         if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 1:
             raise ValueError(f"epochs must be a positive int, got {epochs!r}")
-        scaled = sorted({m * epochs // self.epochs for m in self.milestones} - {0})
-        return self.replace(epochs=epochs, milestones=tuple(m for m in scaled if m < epochs), level_epochs=())
+        scaled = tuple(_number(_exact(m) * epochs / self.epochs) for m in self.milestones)
+        return self.replace(epochs=epochs, milestones=scaled, level_epochs=())
 
     def replace(self, **changes) -> "Recipe":
         """A copy with some fields changed (validated like a new one)."""
@@ -150,6 +171,27 @@ class Recipe:
     def to_dict(self) -> dict:
         return {**dataclasses.asdict(self), "milestones": list(self.milestones),
                 "level_epochs": list(self.level_epochs)}
+
+
+PAPER_FRACTIONS = (Fraction(1, 2), Fraction(3, 4))
+"""Where the paper's schedule divides the lr by 10: 80 and 120 of 160 epochs (150 and 225 of 300)."""
+
+_RANGES = (  # field, low, high, low included, high included
+    ("lr", 0, math.inf, False, False),
+    ("momentum", 0, 1, True, False),
+    ("weight_decay", 0, math.inf, True, False),
+    ("gamma", 0, 1, False, True),
+)
+
+
+def _exact(m) -> Fraction:
+    """A milestone as the exact fraction it stands for (``0.1`` is 1/10, not its binary value)."""
+    return Fraction(m).limit_denominator(10**6)
+
+
+def _number(q: Fraction) -> int | float:
+    """An exact milestone as a plain JSON number: an int when whole."""
+    return int(q) if q.denominator == 1 else float(q)
 
 
 RECIPES: dict[str, Recipe] = {

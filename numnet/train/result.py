@@ -22,8 +22,9 @@ class TrainResult:
     ``history`` has one dict per finished epoch with ``epoch`` (1-based), ``lr``,
     ``train_loss``/``train_acc``, ``val_loss``/``val_acc`` (``None`` without a validation
     set), ``test_loss``/``test_acc``, ``images``, ``train_time`` (seconds in training
-    steps), ``epoch_time``, ``images_per_s`` and ``coefficients`` (the model's
-    ``learned_coefficients()`` after the epoch, or ``[]``).
+    steps), ``epoch_time``, ``images_per_s``, ``coefficients`` (the model's
+    ``learned_coefficients()`` after the epoch, or ``[]``) and ``zero_unstable`` (the
+    ``{"stage", "block"}`` whose learned scheme is not zero-stable after the epoch).
 
     >>> h = [{"epoch": e, "val_acc": v, "test_acc": t, "images": 100, "train_time": 1.0,
     ...       "coefficients": []} for e, v, t in ((1, 0.5, 0.4), (2, 0.7, 0.6), (3, 0.6, 0.65))]
@@ -95,8 +96,25 @@ class TrainResult:
         """Learned scheme coefficients after each epoch (empty lists if the model has none)."""
         return [h.get("coefficients", []) for h in self.history]
 
+    @property
+    def zero_unstable(self) -> list[dict]:
+        """The blocks whose learned scheme left the zero-stability set, each with the first
+        epoch it was found outside: ``[{"stage", "block", "epoch"}, ...]``.
+
+        >>> h = [{"epoch": 1, "zero_unstable": []}, {"epoch": 2, "zero_unstable": [{"stage": 0, "block": 3}]},
+        ...      {"epoch": 3, "zero_unstable": [{"stage": 0, "block": 3}, {"stage": 1, "block": 0}]}]
+        >>> TrainResult(config={}, history=h).zero_unstable
+        [{'stage': 0, 'block': 3, 'epoch': 2}, {'stage': 1, 'block': 0, 'epoch': 3}]
+        """
+        first = {}
+        for h in self.history:
+            for b in h.get("zero_unstable", ()):
+                first.setdefault((b["stage"], b["block"]), h["epoch"])
+        return [{"stage": st, "block": b, "epoch": e} for (st, b), e in first.items()]
+
     _SUMMARY = ("epochs_done", "final_train_loss", "final_val_acc", "final_test_acc", "best_epoch",
-                "best_val_acc", "test_acc_at_best", "best_test_acc", "train_time", "images_per_second")
+                "best_val_acc", "test_acc_at_best", "best_test_acc", "train_time", "images_per_second",
+                "zero_unstable")
 
     def summary(self) -> dict:
         """The headline figures as a dict."""
