@@ -23,7 +23,7 @@ import sys
 from pathlib import Path
 
 from numnet.data.sources import NAMES as DATA_NAMES
-from numnet.fileio import dumps
+from numnet.fileio import dumps, read_json
 from numnet.nets.names import NETS, REVERSIBLE_NETS, STAGE_NETS
 from numnet.train.recipe import RECIPES
 
@@ -144,7 +144,7 @@ def _settle(args) -> tuple:
         if getattr(args, k) is None:
             setattr(args, k, v)
     out = Path(args.out or f"runs/{args.net}{args.depth}-{args.data}-s{args.seed}")
-    stored = json.loads((out / "config.json").read_text()) if args.resume and (out / "config.json").is_file() else None
+    stored = read_json(out / "config.json") if args.resume and (out / "config.json").is_file() else None
     if stored is None:
         meta = {"net": args.net, "depth": args.depth, "scheme": args.scheme, "reversible": args.reversible,
                 "limit_train": args.limit_train, "val_split": args.val_split, "split_seed": args.split_seed}

@@ -22,14 +22,13 @@ training and optionally the per-block Jacobian spectra.
 
 from __future__ import annotations
 
-import json
 import time
 import warnings
 from pathlib import Path
 
 from numnet.plots.learned import block_schemes
 
-from numnet.fileio import write_json
+from numnet.fileio import dumps, loads, read_json, write_json
 
 from .grid import Run
 from .records import load_records, plain, record_path, scheme_to_dict
@@ -64,7 +63,7 @@ def run_config(run: Run, splits, recipe) -> dict:
                   "in_channels": splits.in_channels, **run.build_options()},
         "recipe": recipe.to_dict(), "data": data, "seed": run.seed, "numnet": numnet.__version__,
     }
-    return json.loads(json.dumps(plain(config)))  # exactly as it reads back from the record
+    return loads(dumps(plain(config)))  # exactly as it reads back from the record
 
 
 def check_record(rec: dict, config: dict, path: Path, train_dir: Path) -> None:
@@ -140,7 +139,7 @@ recipe.epochs 160 (now 10); recipe.milestones [80, 120] (now [5, 8]); recipe.nam
     for r in runs:
         path = record_path(out, r)
         if path.exists():
-            check_record(json.loads(path.read_text()), configs[r.key], path, out / TRAIN_DIR / r.key)
+            check_record(read_json(path), configs[r.key], path, out / TRAIN_DIR / r.key)
         else:
             todo.append(r)
     if todo:

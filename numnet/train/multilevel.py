@@ -13,12 +13,11 @@ configuration and ``out/result.json`` the whole run.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from torch import nn
 
-from numnet.fileio import write_json
+from numnet.fileio import read_json, write_json
 
 from numnet.train.result import TrainResult
 
@@ -49,7 +48,7 @@ def train_levels(model: nn.Module, data, recipe, *, out=None, stop_after=None, *
         config = {"recipe": recipe.to_dict(), "seed": options.get("seed", 0), "data": data.describe(),
                   "meta": dict(options.get("meta") or {})}
         if (out / CONFIG).is_file():
-            _check_same_run(json.loads((out / CONFIG).read_text()), config, out)
+            _check_same_run(read_json(out / CONFIG), config, out)
         write_json(out / CONFIG, config)
     starts = [sum(r.epochs for r in subs[:i]) for i in range(len(subs))]
     results: list[TrainResult] = []
