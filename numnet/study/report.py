@@ -227,9 +227,9 @@ def _document(sections, mode, argv) -> str:
 def _bar(items, on, desc):
     if not on:
         return items
-    from tqdm.auto import tqdm
+    from numnet.progress import progress
 
-    return tqdm(items, desc=desc, file=sys.stderr)
+    return progress(items, desc=desc, file=sys.stderr)
 
 
 def _say(text):
