@@ -39,6 +39,28 @@ def axes(ax=None, *, ncols: int = 1, figsize=None):
     return fig, (list(made) if ncols > 1 else made)
 
 
+def grid(n: int, *, ncols: int = 6, panel=(2.6, 2.2)):
+    """``(fig, axes)``: ``n`` small panels in rows of ``ncols`` on one Agg-canvas figure
+    (the unused cells of the last row hidden).
+
+    >>> fig, axs = grid(7, ncols=3)
+    >>> len(axs), sum(ax.get_visible() for ax in fig.axes)
+    (7, 7)
+    """
+    if not isinstance(n, int) or n < 1 or not isinstance(ncols, int) or ncols < 1:
+        raise ValueError(f"grid needs n >= 1 panels and ncols >= 1, got n={n!r}, ncols={ncols!r}")
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    cols = min(ncols, n)
+    rows = -(-n // cols)
+    fig = _figure_class()(figsize=(panel[0] * cols, panel[1] * rows), layout="constrained")
+    FigureCanvasAgg(fig)
+    made = fig.subplots(rows, cols, squeeze=False).ravel().tolist()
+    for ax in made[n:]:
+        ax.set_visible(False)
+    return fig, made[:n]
+
+
 _FIGURE = None
 
 
