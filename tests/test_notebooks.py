@@ -68,3 +68,14 @@ def test_runs_in_quick_mode(path, tmp_path, monkeypatch):
     NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
     assert not errors
+    figures = [c for c in nb.cells if "figure" in c.metadata.get("tags", [])]
+    assert figures or path.stem.startswith("01"), "a notebook that plots tags its figure cells 'figure'"
+    for cell in figures:  # the figure itself is shown, not its repr
+        kinds = [set(o.get("data", {})) for o in cell.outputs]
+        assert any("image/png" in k for k in kinds), (path.stem, cell.source[-80:], cell.outputs)
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    bare = [o for o in outputs if str(o.get("data", {}).get("text/plain", "")).startswith("<Figure size")
+            and "image/png" not in o.get("data", {})]
+    assert not bare, f"figures shown as their repr, not as images: {bare}"
+    text = " ".join(str(o.get("text", "")) for o in outputs)
+    assert "IProgress not found" not in text, "progress bars must work in a plain kernel"

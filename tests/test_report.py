@@ -53,7 +53,7 @@ def test_bad_arguments(tmp_path, capsys):
 
 def test_verify_part_compares_observed_and_symbolic_orders(tmp_path):
     pytest.importorskip("numnet.solvers")
-    sec = report.verify_part(tmp_path, report.PRESETS["quick"], False)
+    sec = report.verify_part(tmp_path, report.PRESETS["quick"], None)
     assert sec.status == "ok"
     lines = (tmp_path / "verify.md").read_text().splitlines()
     head = [c.strip() for c in lines[0].strip("|").split("|")]
@@ -69,7 +69,7 @@ def test_data_not_found_is_a_clear_section(tmp_path):
     pytest.importorskip("numnet.data")
     pytest.importorskip("numnet.nets")
     pytest.importorskip("numnet.train")
-    sec = report.train_part(tmp_path, report.PRESETS["quick"], False, data_root=tmp_path / "nowhere")
+    sec = report.train_part(tmp_path, report.PRESETS["quick"], None, data_root=tmp_path / "nowhere")
     assert sec.status == "missing" and "not found" in sec.body and "nowhere" in sec.body
 
 
@@ -105,7 +105,7 @@ def test_each_mode_trains_its_own_runs_and_other_settings_are_refused(tmp_path):
 
     tiny = {"archs": ("resnet",), "depths": (8,), "seeds": (0,), "epochs": 1, "train_size": 64, "batch_size": 32,
             "spectra": 0}
-    run = lambda settings, mode: report.train_part(tmp_path, settings, False, data="synthetic",  # noqa: E731
+    run = lambda settings, mode: report.train_part(tmp_path, settings, None, data="synthetic",  # noqa: E731
                                                    device="cpu", mode=mode)
     assert run(tiny, "quick").status == "ok"
     sec = run({**tiny, "epochs": 2}, "default")
@@ -114,3 +114,41 @@ def test_each_mode_trains_its_own_runs_and_other_settings_are_refused(tmp_path):
     assert [r["config"]["recipe"]["epochs"] for r in load_records(tmp_path / "study" / "default")] == [2]
     with pytest.raises(StaleRecord, match=r"recipe.epochs 1 \(now 2\)"):
         run({**tiny, "epochs": 2}, "quick")
+
+
+@pytest.mark.slow
+def test_report_reads_as_a_researcher_needs(tmp_path):
+    """Every figure has a caption, the columns are defined, the CSV is numeric where it
+    should be, and one seed is never labelled mean ± std (the report of issue #18)."""
+    import csv
+
+    for layer in ("numnet.nets", "numnet.train", "numnet.data", "numnet.solvers"):
+        pytest.importorskip(layer)
+    settings = dict(report.PRESETS["quick"], verify=("euler", "ab2"), archs=("resnet", "lm_resnet"), spectra=0)
+    out = tmp_path / "r"
+    out.mkdir()
+    sections = [report.schemes_part(out, settings, None), report.verify_part(out, settings, None),
+                report.train_part(out, settings, None, data="synthetic")]
+    text = "\n".join(s.markdown() for s in sections)
+    lines = text.splitlines()
+    images = [i for i, line in enumerate(lines) if line.startswith("![")]
+    assert len(images) >= 4  # regions, convergence, training curves, learned coefficients
+    for i in images:  # the caption: the next non-empty line, in italics
+        nxt = next(line for line in lines[i + 1:] if line.strip())
+        assert nxt.startswith("*") and nxt.endswith("*") and len(nxt) > 40, (lines[i], nxt)
+    assert "training_curves.png" in text and "convergence.png" in text
+    assert "± std" not in text.split("Columns:")[0]  # one seed: no ± anywhere in the table
+    assert "one seed" in text and "**RK ‖τ_{p+1}‖₂**" in text and "**LMM C_{p+1}/σ(1)**" in text
+    assert not (out / "study" / "default" / "error_vs_parameters.png").exists()  # 269,722 vs 269,728: an axis of noise
+    with open(out / "study" / "default" / "table.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    numeric = [k for k, kind in __import__("numnet.study.table", fromlist=["CSV_FIELDS"]).CSV_FIELDS.items()
+               if kind == "number"]
+    for r in rows:
+        for k in numeric:
+            if r[k] != "":
+                float(r[k])  # raises on text in a numeric column
+    lm = next(r for r in rows if r["arch"] == "lm_resnet")
+    assert int(lm["order"]) == 0 and int(lm["order_rescaled"]) == 1 and float(lm["c"]) != 1.0
+    res = next(r for r in rows if r["arch"] == "resnet")
+    assert float(res["rk_error_norm"]) == 0.5 and res["lmm_error_constant"] == ""  # Euler (an RK method): ‖τ_2‖ = 1/2

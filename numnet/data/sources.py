@@ -279,7 +279,7 @@ def download(source: Source, into: str | os.PathLike | None = None, *, progress:
 def _fetch(url: str, path: Path, md5: str, progress: bool) -> None:
     import hashlib
 
-    from tqdm.auto import tqdm
+    from numnet.progress import progress as progress_bar
 
     try:
         response = urllib.request.urlopen(url, timeout=60)
@@ -289,7 +289,7 @@ def _fetch(url: str, path: Path, md5: str, progress: bool) -> None:
     total = int(response.headers.get("Content-Length") or 0) or None
     h = hashlib.md5(usedforsecurity=False)
     with response, atomic_write(path) as tmp, open(tmp, "wb") as out, \
-            tqdm(total=total, unit="B", unit_scale=True, desc=path.name, disable=not progress) as bar:
+            progress_bar(total=total, unit="B", unit_scale=True, desc=path.name, disable=not progress) as bar:
         for block in iter(lambda: response.read(1 << 20), b""):
             out.write(block)
             h.update(block)

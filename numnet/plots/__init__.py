@@ -3,7 +3,8 @@
 One module per kind of figure; every plot function returns its ``Figure`` and writes it
 when given a path.
 
-- :func:`plot_convergence` — log-log error against step size, with reference slopes.
+- :func:`plot_convergence` — log-log error against step size, with reference slopes;
+  :func:`convergence_grid` — one small such panel per scheme.
 - :func:`stability_regions` — filled absolute-stability regions and boundaries of LMMs
   and RK methods on one axes, with automatic bounds; :func:`region_panels` — several
   such panels side by side.
@@ -12,20 +13,21 @@ when given a path.
   stability regions of its learned blocks and their Jacobian spectra.
 - :func:`property_scatter` — accuracy against a numerical property, one point per scheme.
 - :func:`accuracy_curves` — test accuracy against cost or time per epoch, runs side by
-  side, the levels of a multilevel schedule marked.
+  side, the levels of a multilevel schedule marked; :func:`training_curves` — loss and
+  accuracy per epoch, one line per run.
 
 Each builds its own Agg-canvas Figure (no pyplot state, so they also display in
 notebooks) and takes ``path=`` with its suffix (``.png``, ``.svg``, ``.pdf``; a list
 writes several).
 """
 
-from .convergence import plot_convergence
+from .convergence import convergence_grid, plot_convergence
 from .learned import learned_coefficients, learned_regions, learned_stability
 from .scatter import property_scatter
 from .stability import auto_bounds, region_grid, region_panels, stability_regions
-from .training import accuracy_curves
+from .training import accuracy_curves, training_curves
 
 __all__ = [
-    "accuracy_curves", "auto_bounds", "learned_coefficients", "learned_regions", "learned_stability",
-    "plot_convergence", "property_scatter", "region_grid", "region_panels", "stability_regions",
+    "accuracy_curves", "auto_bounds", "convergence_grid", "learned_coefficients", "learned_regions", "learned_stability",
+    "plot_convergence", "property_scatter", "region_grid", "region_panels", "stability_regions", "training_curves",
 ]

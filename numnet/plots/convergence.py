@@ -63,3 +63,30 @@ def plot_convergence(curves, *, orders=(), title=None, path=None, ax=None):
     ax.legend(fontsize=7)
     ax.grid(True, which="both", lw=0.3, alpha=0.5)
     return save(fig, path)
+
+
+def convergence_grid(items, *, ncols: int = 6, title: str | None = None, path=None):
+    """One small log-log panel per scheme: ``items`` is a list of ``(title, curves,
+    order)`` with ``curves`` as for :func:`plot_convergence` and ``order`` the symbolic
+    order drawn as the reference slope. Returns the Figure.
+
+    >>> fig = convergence_grid([("euler", {"decay": ([0.1, 0.05], [0.1, 0.05])}, 1),
+    ...                         ("heun", {"decay": ([0.1, 0.05], [0.01, 0.0025])}, 2)], ncols=2)
+    >>> [ax.get_title() for ax in fig.axes]
+    ['euler', 'heun']
+    """
+    from .figure import grid
+
+    items = list(items)
+    if not items:
+        raise ValueError("convergence_grid needs at least one (title, curves, order)")
+    fig, axs = grid(len(items), ncols=ncols)
+    for ax, (name, curves, order) in zip(axs, items):
+        plot_convergence(curves, orders=[order], title=name, ax=ax)
+        ax.set_xlabel("h", fontsize="small")
+        ax.set_ylabel("error", fontsize="small")
+        ax.tick_params(labelsize="x-small")
+        ax.title.set_fontsize("small")
+    if title:
+        fig.suptitle(title)
+    return save(fig, path)

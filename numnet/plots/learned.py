@@ -267,13 +267,30 @@ def learned_coefficients(source, family=None, *, ax=None, title: str | None = No
     ax.set_ylim(ylo, yhi)
     ax.set_xlim(-0.5, len(keys) - 0.5)
     if len(keys) <= 30:
-        ax.set_xticks(range(len(keys)), [f"{st}.{b}" if st is not None else str(b) for st, b in keys],
+        ax.set_xticks(range(len(keys)), [block_label(st, b) for st, b in keys],
                       fontsize="small", rotation=90 if len(keys) > 12 else 0)
-    ax.set_xlabel("block (stage.block; dotted lines: stage boundaries)")
+    ax.set_xlabel("block (stage/block)")
     ax.set_ylabel(", ".join(symbols) + " (learned)")
     ax.set_title(title or f"learned {', '.join(symbols)} of {fam.name} vs zero stability")
-    ax.legend(loc="best", fontsize="small")
+    from matplotlib.lines import Line2D
+
+    handles, labels = ax.get_legend_handles_labels()
+    keys_ = [(Line2D([], [], color="0.3", lw=1.0, ls="-"), "band edge in the set"),
+             (Line2D([], [], color="0.3", lw=1.0, ls="--"), "band edge not in the set")]
+    if len(set(stages)) > 1:
+        keys_.append((Line2D([], [], color="0.6", lw=0.8, ls=":"), "stage boundary"))
+    ax.legend(handles + [h for h, _ in keys_], labels + [t for _, t in keys_], loc="best", fontsize="small")
     return save(fig, path)
+
+
+def block_label(stage, block) -> str:
+    """How every learned-coefficient figure names a block: ``stage/block``, both from 0
+    (``block`` alone when the stage is unknown).
+
+    >>> block_label(1, 3), block_label(None, 4)
+    ('1/3', '4')
+    """
+    return str(block) if stage is None else f"{stage}/{block}"
 
 
 def learned_regions(source, spectra=None, *, bounds=None, n: int = 300, cmap: str = "viridis",
@@ -281,7 +298,9 @@ def learned_regions(source, spectra=None, *, bounds=None, n: int = 300, cmap: st
     """Absolute-stability regions of the per-block learned schemes: each block's boundary
     coloured by its position, the region where *every* block is stable filled (image gid
     ``"all blocks"``), and optionally each block's Jacobian spectrum (``spectra``: one
-    complex array or None per block, same order) as dots of the same colour.
+    complex array or None per block, same order) as dots of the same colour, so a block's
+    eigenvalues z = h·λ(∂F/∂u) are read against the boundary drawn in their colour. The
+    colour bar names blocks ``stage/block`` as :func:`learned_coefficients` does.
 
     >>> from numnet.schemes import get
     >>> blocks = [get("lm_resnet").subs(k=k) for k in (-0.1, 0.0, 0.2)]
@@ -330,10 +349,19 @@ def learned_regions(source, spectra=None, *, bounds=None, n: int = 300, cmap: st
     from matplotlib.colors import Normalize
     from matplotlib.patches import Patch
 
-    fig.colorbar(ScalarMappable(Normalize(0, max(nb - 1, 1)), colormap), ax=ax, label="block (network order)",
-                 shrink=0.8)
-    ax.legend(handles=[Patch(facecolor="0.55", alpha=0.5, label="stable for every block")], loc="best",
-              fontsize="small")
+    from matplotlib.lines import Line2D
+
+    bar = fig.colorbar(ScalarMappable(Normalize(0, max(nb - 1, 1)), colormap), ax=ax, label="block (stage/block)",
+                       shrink=0.8)
+    every = max(1, math.ceil(nb / 12))
+    ticks = list(range(0, nb, every))
+    bar.set_ticks(ticks, labels=[block_label(blocks[i][0], blocks[i][1]) for i in ticks])
+    handles = [Patch(facecolor="0.55", alpha=0.5, label="stable for every block"),
+               Line2D([], [], color=colormap(0.5), lw=0.9, label="edge of one block's region (colour: block)")]
+    if spectra is not None:
+        handles.append(Line2D([], [], color=colormap(0.5), ls="none", marker="o", ms=3,
+                              label="h·λ of that block's Jacobian (same colour)"))
+    ax.legend(handles=handles, loc="best", fontsize="small")
     return save(fig, path)
 
 

@@ -18,6 +18,8 @@ from .figure import axes, save
 
 _COLORS = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown",
            "tab:pink", "tab:gray", "tab:olive", "tab:cyan")
+_LINESTYLES = ("-", "--", "-.", ":")
+_HATCHES = ("////", "\\\\", "||", "--", "xx", "..")
 
 
 def as_schemes(schemes) -> list:
@@ -141,13 +143,19 @@ def _extent_points(scheme, limit):
 
 
 def stability_regions(schemes, *, bounds=None, n: int = 400, fill: bool = True, boundary: bool = True,
-                      labels=None, colors=None, alpha: float = 0.3, ax=None, title: str | None = None,
-                      path=None):
-    """Filled absolute-stability regions (and their boundaries) of one or more schemes on
-    one axes. Returns the Figure; writes it to ``path`` (``.png``/``.svg``/``.pdf``) if given.
+                      labels=None, colors=None, alpha: float | None = None, hatch: bool = False, ax=None,
+                      title: str | None = None, path=None):
+    """Absolute-stability regions of one or more schemes on one axes, each kept readable
+    where they overlap: every boundary in its own colour *and* line style over a faint tint
+    of its region (one scheme: a stronger tint), so that stacked regions never blend into
+    one colour and the legend shows exactly what is drawn, as in Hairer–Wanner's figures;
+    ``hatch=True`` also hatches each region in its colour. Returns the Figure; writes it
+    to ``path`` (``.png``/``.svg``/``.pdf``) if given.
 
     ``schemes``: scheme objects or catalog names (concrete: ``subs`` free symbols first).
     ``bounds``: ``(re_min, re_max, im_min, im_max)``, default :func:`auto_bounds`.
+    ``alpha``: the tint's opacity (default 0.3 for one scheme, 0.07 for several: four
+    stacked tints stay lighter than one strong one).
     Each region is an image whose gid is the scheme's label and whose unmasked pixels are
     exactly ``in_stability_region`` on :func:`region_grid`.
 
@@ -155,6 +163,8 @@ def stability_regions(schemes, *, bounds=None, n: int = 400, fill: bool = True, 
     >>> fig = stability_regions([get("ab3"), "bdf2"], bounds=(-3, 3, -3, 3), n=50)
     >>> tuple(float(v) for v in fig.axes[0].get_xlim())
     (-3.0, 3.0)
+    >>> [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    ['ab3', 'bdf2']
     """
     items = as_schemes(schemes)
     labels = [s.name for s in items] if labels is None else list(labels)
@@ -163,17 +173,39 @@ def stability_regions(schemes, *, bounds=None, n: int = 400, fill: bool = True, 
     colors = [_COLORS[i % len(_COLORS)] for i in range(len(items))] if colors is None else list(colors)
     if len(colors) != len(items):
         raise ValueError(f"colors must give one colour per scheme ({len(items)}), got {len(colors)}")
+    several = len(items) > 1
+    alpha = (0.07 if several else 0.3) if alpha is None else alpha
     bounds = auto_bounds(items) if bounds is None else _check_bounds(bounds)
     fig, ax = axes(ax)
+    handles = []
+    for i, (s, label, color) in enumerate(zip(items, labels, colors)):
+        style = _LINESTYLES[i % len(_LINESTYLES)]
+        pattern = _HATCHES[i % len(_HATCHES)] if hatch and fill else None
+        draw_region(ax, s, bounds, n=n, color=color, fill=fill, boundary=boundary, alpha=alpha, gid=label,
+                    linestyle=style, hatch=pattern, linewidth=1.6 if several else 1.2)
+        handles.append(legend_key(color, style, hatch=pattern, alpha=max(alpha, 0.2) if fill else 0.0))
+    finish_plane(ax, bounds, title=title)
+    from matplotlib.legend_handler import HandlerTuple
+
+    ax.legend(handles, labels, loc="best", fontsize="small", handler_map={tuple: HandlerTuple(ndivide=1)})
+    return save(fig, path)
+
+
+def legend_key(color, linestyle="-", *, hatch=None, alpha=0.3):
+    """A legend key drawn as the region is: the tint (and hatch) of the fill under a short
+    line in the boundary's colour and style (a ``(Patch, Line2D)`` pair for ``HandlerTuple``).
+
+    >>> patch, line = legend_key("tab:red", "--", hatch="//")
+    >>> patch.get_hatch(), line.get_linestyle(), line.get_color()
+    ('//', '--', 'tab:red')
+    """
+    from matplotlib.colors import to_rgba
+    from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
-    handles = []
-    for s, label, color in zip(items, labels, colors):
-        draw_region(ax, s, bounds, n=n, color=color, fill=fill, boundary=boundary, alpha=alpha, gid=label)
-        handles.append(Patch(facecolor=color, alpha=max(alpha, 0.5), edgecolor=color, label=label))
-    finish_plane(ax, bounds, title=title)
-    ax.legend(handles=handles, loc="best", fontsize="small")
-    return save(fig, path)
+    r, g, b, _ = to_rgba(color)
+    patch = Patch(facecolor=(r, g, b, alpha), edgecolor=color, hatch=hatch, linewidth=0)
+    return patch, Line2D([], [], color=color, linestyle=linestyle, linewidth=1.5)
 
 
 def region_panels(groups: dict, *, n: int = 300, title: str | None = None, path=None):
@@ -195,9 +227,11 @@ def region_panels(groups: dict, *, n: int = 300, title: str | None = None, path=
 
 
 def draw_region(ax, scheme, bounds, *, n: int = 400, color="tab:blue", fill: bool = True,
-                boundary: bool = True, alpha: float = 0.3, gid: str | None = None, linewidth: float = 1.2):
+                boundary: bool = True, alpha: float = 0.3, gid: str | None = None, linewidth: float = 1.2,
+                linestyle: str = "-", hatch: str | None = None):
     """Draw one scheme's region on ``ax``: an image of :func:`region_grid` (masked outside
-    the region) and the boundary curve. Returns the grid ``(x, y, inside)``."""
+    the region), hatched in ``color`` when ``hatch`` is given, and the boundary curve in
+    ``linestyle``. Returns the grid ``(x, y, inside)``."""
     from matplotlib.colors import ListedColormap
 
     x, y, inside = region_grid(scheme, bounds, n)
@@ -206,14 +240,18 @@ def draw_region(ax, scheme, bounds, *, n: int = 400, color="tab:blue", fill: boo
         ax.imshow(np.ma.masked_where(~inside, np.ones(inside.shape)), origin="lower",
                   extent=(x[0] - dx, x[-1] + dx, y[0] - dy, y[-1] + dy), cmap=ListedColormap([color]),
                   vmin=0, vmax=1, alpha=alpha, interpolation="nearest", gid=gid or scheme.name)
+        if hatch and inside.any():
+            hatched = ax.contourf(x, y, inside.astype(float), levels=[0.5, 1.5], colors="none", hatches=[hatch])
+            hatched.set_edgecolor(color)
+            hatched.set_linewidth(0)
     if boundary:
         if scheme.kind == "LMM":
             z = boundary_points(scheme, 1000)
-            ax.plot(z.real, z.imag, color=color, lw=linewidth)
+            ax.plot(z.real, z.imag, color=color, lw=linewidth, ls=linestyle)
         else:
             X, Y = np.meshgrid(x, y)
             ax.contour(X, Y, np.abs(_rk_function(scheme)(X + 1j * Y)), levels=[1.0], colors=[color],
-                       linewidths=linewidth)
+                       linewidths=linewidth, linestyles=[linestyle])
     return x, y, inside
 
 

@@ -30,6 +30,7 @@ from .catalog import (
     radau_iia,
     rk2_family,
 )
+from .interop import from_nodepy, to_nodepy
 from .linear import modified_linear_rate, principal_root_series
 from .lmm import LinearMultistep
 from .modified import modified_equation
@@ -40,5 +41,5 @@ __all__ = [
     "XI", "Z", "Scheme", "LinearMultistep", "RungeKutta", "forest", "get", "names", "catalog",
     "adams_bashforth", "adams_moulton", "adams_net", "bdf", "nystrom", "milne_simpson", "lm_resnet",
     "gauss_legendre", "radau_iia", "lobatto_iiia", "lobatto_iiib", "lobatto_iiic", "rk2_family",
-    "modified_equation", "modified_linear_rate", "principal_root_series",
+    "modified_equation", "modified_linear_rate", "principal_root_series", "to_nodepy", "from_nodepy",
 ]

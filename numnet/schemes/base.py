@@ -70,6 +70,17 @@ class Scheme:
             mapping[free[name]] = coefficient(value, name)
         return self._rebuild(mapping)
 
+    def to_nodepy(self):
+        """This scheme as a nodepy method (exact coefficients); see :mod:`numnet.schemes.interop`.
+
+        >>> from numnet.schemes import get
+        >>> get("heun").to_nodepy().order()
+        2
+        """
+        from .interop import to_nodepy
+
+        return to_nodepy(self)
+
     def _require_concrete(self, what: str) -> None:
         if self.free_symbols:
             names = ", ".join(sorted(s.name for s in self.free_symbols))

@@ -10,7 +10,8 @@ from .records import scheme_from_dict
 
 SCATTERS = (
     ("stability_left", "left end a of the stability interval (a, 0]"),
-    ("error_constant_value", "error constant"),
+    ("lmm_error_constant_value", "LMM error constant C_{p+1}/σ(1) on c·u' = f"),
+    ("rk_error_norm_value", "RK principal error norm ‖τ_{p+1}‖₂"),
     ("parameters", "parameters"),
 )
 
@@ -50,19 +51,78 @@ def learned_figure(records, arch: str, depth: int, path=None):
     return plots.learned_stability((rows, blocks), family=family, spectra=spectra, title=title, path=path)
 
 
+def informative(rows, key, rtol: float = 0.01) -> bool:
+    """Whether ``key`` varies over the rows (finite values) by more than ``rtol`` of its
+    size: a property every net shares — one parameter count for ResNet and LM-ResNet, which
+    differ by a handful of k_n — would make a scatter whose axis is noise.
+
+    >>> informative([{"p": 269722}, {"p": 269728}], "p"), informative([{"p": 1}, {"p": 2.5}], "p")
+    (False, True)
+    """
+    values = [float(r[key]) for r in rows if isinstance(r.get(key), (int, float)) and not isinstance(r.get(key), bool)
+              and np.isfinite(float(r[key]))]
+    if len(values) < 2:
+        return False
+    return max(values) - min(values) > rtol * max(abs(v) for v in values)
+
+
+def training_figure(records, path=None):
+    """:func:`numnet.plots.training_curves` of every run in ``records`` (label: net, depth, seed)."""
+    from numnet import plots
+
+    runs = {f"{r['run']['arch']}-{r['run']['depth']} s{r['run']['seed']}": r["history"]
+            for r in sorted(records, key=lambda r: r["run"]["key"]) if _has_curve(r)}
+    if not runs:
+        raise ValueError("no run record holds a per-epoch history with training losses")
+    return plots.training_curves(runs, title="training curves", path=path)
+
+
+def _has_curve(record) -> bool:
+    return any(h.get("train_loss") is not None for h in record.get("history") or [])
+
+
+def caption(name: str, rows, records) -> str:
+    """The caption the report prints under figure ``name`` (a key of :func:`write_figures`)."""
+    seeds = max((r.get("runs", 1) for r in rows), default=1)
+    spread = "mean ± sample std over seeds" if seeds > 1 else "one seed, so no error bars"
+    if name == "training_curves":
+        return ("Training loss (left, log scale) and test accuracy (right; dashed: validation) after each epoch, "
+                "one line per run.")
+    if name.startswith("error_vs_"):
+        key = name[len("error_vs_"):]
+        label = dict(SCATTERS).get(key, key)
+        return (f"Test error after the last epoch ({spread}) against the {label} of each net's scheme; one point "
+                f"per net and depth, marker by depth. Learned families are placed by their learned blocks "
+                f"(the interval all blocks share, the mean error constant).")
+    if name.startswith("learned_"):
+        return ("Left: each learned coefficient per block (x: stage/block, every seed) inside the band where the "
+                "family is zero-stable (solid edge: in the set; dashed: not). Right: the absolute-stability "
+                "regions of the learned per-block schemes (one boundary per block, coloured by block; grey: "
+                "stable for every block) with the eigenvalues z = h·λ of each block's Jacobian in the same "
+                "colour, so each block's spectrum is read against its own boundary.")
+    return ""
+
+
 def write_figures(records, rows, out) -> dict:
-    """Write the study's figures under ``out``: test error against each numerical property
-    (``error_vs_<property>.png``) and, per (arch, depth) with learned coefficients,
-    ``learned_<arch>_d<depth>.png``. Returns ``{name: path}``."""
+    """Write the study's figures under ``out``: the training curves of every run
+    (``training_curves.png``), test error against each numerical property that varies
+    over the nets (``error_vs_<property>.png``; a property every net shares would be an
+    axis of noise) and, per (arch, depth) with learned coefficients,
+    ``learned_<arch>_d<depth>.png``. Returns ``{name: path}``; :func:`caption` gives each
+    one's caption."""
     from numnet import plots
 
     out = Path(out)
     paths = {}
+    if any(_has_curve(r) for r in records):
+        paths["training_curves"] = out / "training_curves.png"
+        training_figure(records, path=paths["training_curves"])
+    seeds = max((r.get("runs", 1) for r in rows), default=1)
+    ylabel = "test error (mean ± std over seeds)" if seeds > 1 else "test error (one seed)"
     for key, label in SCATTERS:
-        if any(r.get(key) is not None for r in rows):
+        if informative(rows, key):
             p = out / f"error_vs_{key}.png"
-            plots.property_scatter(rows, key, xlabel=label, ylabel="test error (mean ± std over seeds)",
-                                   title=f"test error vs {label}", path=p)
+            plots.property_scatter(rows, key, xlabel=label, ylabel=ylabel, title=f"test error vs {label}", path=p)
             paths[f"error_vs_{key}"] = p
     for r in rows:
         if learned_runs(records, r["arch"], r["depth"]):

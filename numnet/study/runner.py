@@ -208,6 +208,6 @@ def _spectra(model, splits, samples: int, images):
 def _progress(items, on):
     if not on:
         return items
-    from tqdm.auto import tqdm
+    from numnet.progress import progress
 
-    return tqdm(items, desc="study", unit="run")
+    return progress(items, desc="study", unit="run")

@@ -30,11 +30,31 @@ from numnet.fileio import write_json, write_text
 
 COLUMNS = (
     ("arch", "net"), ("scheme", "scheme"), ("depth", "depth"), ("parameters", "params"),
-    ("order", "order"), ("error_constant", "error const."), ("zero_stable", "zero-stable"),
-    ("stability_interval", "stability interval"), ("learned", "learned coefficients"),
-    ("test_error", "test error (%)"), ("runs", "runs"),
+    ("order", "order p"), ("consistent_with", "consistent with"), ("order_rescaled", "order on c·u' = f"),
+    ("lmm_error_constant", "LMM C_{p+1}/σ(1)"), ("rk_error_norm", "RK ‖τ_{p+1}‖₂"),
+    ("zero_stable", "zero-stable"), ("stability_interval", "stability interval"),
+    ("learned", "learned coefficients"), ("test_error", "test error (%)"), ("runs", "runs"),
 )
 """(key, Markdown header) of the table's columns, in order."""
+
+DEFINITIONS = {
+    "order p": "order of the step as a method for u' = f (the ODE a residual block discretises)",
+    "consistent with": "c·u' = f with c = ρ'(1)/σ(1): the equation the step is consistent with (c = 1 for a "
+                       "consistent method; LM-ResNet: c = 1 + k, the leading term of its modified equation)",
+    "order on c·u' = f": "order of the step as a method for c·u' = f, i.e. of the LMM (α, c·β) "
+                         "(numnet.schemes.rescaled); equal to p when c = 1",
+    "LMM C_{p+1}/σ(1)": "error constant of a multistep method, C_{p+1}/σ(1) of (α, c·β) (AB2: 5/12); "
+                        "not defined for Runge–Kutta methods",
+    "RK ‖τ_{p+1}‖₂": "principal error norm of a Runge–Kutta method: the 2-norm of its order-(p+1) "
+                     "truncation-error coefficients over rooted trees — a different quantity from the LMM "
+                     "constant, so the two columns are not compared with each other",
+    "zero-stable": "root condition on ρ, decided exactly (learned schemes: blocks that satisfy it)",
+    "stability interval": "(a, 0]: the negative real z = hλ for which the step is absolutely stable "
+                          "(learned schemes: the interval every block shares, and the range of a over blocks)",
+    "learned coefficients": "mean ± std [min, max] of each learned coefficient over blocks and seeds",
+    "test error (%)": "test error after the last epoch; mean ± sample std over seeds when there are several",
+}
+"""What each column of the table means (printed under the table in the report)."""
 
 
 # -- scheme properties ----------------------------------------------------------------------
@@ -62,18 +82,31 @@ def scheme_properties(name: str) -> dict:
 
 
 def _properties(s) -> dict:
+    from numnet.schemes.rescaled import rescaled
     from numnet.schemes.table import format_interval, format_number
 
     interval = s.stability_interval()
     ec = s.error_constant
-    return {
+    out = {
         "order": int(s.order),
         "error_constant": format_number(ec),
         "error_constant_value": float(ec),
         "zero_stable": bool(s.is_zero_stable),
         "stability_interval": format_interval(interval),
         "stability_left": interval_left(interval),
+        "consistent_with": "u' = f", "c": 1.0, "order_rescaled": int(s.order),
+        "lmm_error_constant": None, "lmm_error_constant_value": None,
+        "rk_error_norm": None, "rk_error_norm_value": None,
     }
+    if s.kind == "LMM":
+        c, m = rescaled(s)
+        mc = m.error_constant
+        out.update(c=float(c), consistent_with="u' = f" if c == 1 else f"{format_number(c)}·u' = f",
+                   order_rescaled=int(m.order), lmm_error_constant=format_number(mc),
+                   lmm_error_constant_value=float(mc))
+    else:
+        out.update(rk_error_norm=format_number(ec), rk_error_norm_value=float(ec))
+    return out
 
 
 @functools.lru_cache(maxsize=None)
@@ -108,6 +141,8 @@ def learned_properties(name: str, runs_coefficients) -> dict:
     >>> p = learned_properties("lm_resnet", [rows])
     >>> p["order"], p["zero_stable"], p["stability_interval"], p["stability_range"]
     (0, '2/2 blocks', '(-1.6, 0]', 'a ∈ [-2.2, -1.6]')
+    >>> p["consistent_with"], p["order_rescaled"], p["lmm_error_constant"]   # (1+k)u' = f, C = (1-k)/(2(1+k))
+    ("c·u' = f, c ∈ [0.9, 1.2]", 1, '0.3333 … 0.6111')
     """
     props = [_learned_block(name, vals) for rows in runs_coefficients for _, vals in block_values(rows)]
     if not props:
@@ -117,10 +152,24 @@ def learned_properties(name: str, runs_coefficients) -> dict:
     finite = [a for a in lefts if a is not None]
     common = None if len(finite) < len(lefts) else max(finite)
     ecs = [p["error_constant_value"] for p in props]
+    rescaled_orders = sorted({p["order_rescaled"] for p in props})
+    cs = [p["c"] for p in props]
+    lmm = [p["lmm_error_constant_value"] for p in props if p["lmm_error_constant_value"] is not None]
+    rk = [p["rk_error_norm_value"] for p in props if p["rk_error_norm_value"] is not None]
     return {
         "order": orders[0] if len(orders) == 1 else ", ".join(map(str, orders)),
+        "order_min": orders[0],
         "error_constant": _range(ecs),
         "error_constant_value": float(np.mean(ecs)),
+        "c": float(np.mean(cs)),
+        "consistent_with": "u' = f" if all(c == 1 for c in cs) else f"c·u' = f, c ∈ [{_g(min(cs))}, {_g(max(cs))}]",
+        "order_rescaled": rescaled_orders[0] if len(rescaled_orders) == 1 else ", ".join(map(str, rescaled_orders)),
+        "order_rescaled_min": rescaled_orders[0],
+        "lmm_error_constant": _range(lmm) if lmm else None,
+        "lmm_error_constant_value": float(np.mean(lmm)) if lmm else None,
+        "rk_error_norm": _range(rk) if rk else None,
+        "rk_error_norm_value": float(np.mean(rk)) if rk else None,
+        "zero_stable_fraction": sum(p["zero_stable"] for p in props) / len(props),
         "zero_stable": f"{sum(p['zero_stable'] for p in props)}/{len(props)} blocks",
         "stability_interval": "∅" if common is None else f"({_g(common)}, 0]",
         "stability_left": common,
@@ -181,6 +230,8 @@ def _cell(row, key) -> str:
     if key == "test_error":
         m, s = 100 * row["test_error_mean"], row["test_error_std"]
         return f"{m:.2f}" + ("" if s is None else f" ± {100 * s:.2f}")
+    if key in ("lmm_error_constant", "rk_error_norm") and row.get(key) is None:
+        return "—"
     if key == "stability_interval" and row.get("stability_range"):
         return f"{row.get(key)} (blocks: {row['stability_range']})"
     if key == "zero_stable" and isinstance(row.get(key), bool):
@@ -193,26 +244,70 @@ def markdown(rows) -> str:
     """The table as GitHub Markdown.
 
     >>> print(markdown([]).splitlines()[0])
-    | net | scheme | depth | params | order | error const. | zero-stable | stability interval | learned coefficients | test error (%) | runs |
+    | net | scheme | depth | params | order p | consistent with | order on c·u' = f | LMM C_{p+1}/σ(1) | RK ‖τ_{p+1}‖₂ | zero-stable | stability interval | learned coefficients | test error (%), one seed | runs |
     """
     from numnet.schemes.table import format_table
 
-    shown = [{h: _cell(r, k).replace("|", "\\|") for k, h in COLUMNS} for r in rows]
-    return format_table(shown, columns=[h for _, h in COLUMNS], fmt="markdown") + "\n"
+    seeds = max((r.get("runs", 1) for r in rows), default=1)
+    header = {"test_error": "test error (%), mean ± std over seeds" if seeds > 1 else "test error (%), one seed"}
+    columns = [(k, header.get(k, h)) for k, h in COLUMNS]
+    shown = [{h: _cell(r, k).replace("|", "\\|") for k, h in columns} for r in rows]
+    return format_table(shown, columns=[h for _, h in columns], fmt="markdown") + "\n"
 
 
-CSV_FIELDS = ("arch", "net", "scheme", "depth", "parameters", "order", "error_constant", "error_constant_value",
-              "zero_stable", "stability_interval", "stability_left", "stability_range", "learned",
-              "test_error_mean", "test_error_std", "runs", "seeds")
+def definitions() -> str:
+    """The column definitions as a Markdown list (the report prints it under the table)."""
+    return "\n".join(f"- **{name}**: {text}" for name, text in DEFINITIONS.items()) + "\n"
+
+
+CSV_FIELDS = {  # column -> "number" (empty when undefined) or "text"
+    "arch": "text", "net": "text", "scheme": "text", "depth": "number", "parameters": "number",
+    "order": "number", "c": "number", "order_rescaled": "number", "lmm_error_constant": "number",
+    "lmm_error_constant_exact": "text", "rk_error_norm": "number", "rk_error_norm_exact": "text",
+    "zero_stable_fraction": "number", "stability_left": "number", "stability_interval": "text",
+    "learned": "text", "test_error_mean": "number", "test_error_std": "number", "runs": "number", "seeds": "text",
+}
+"""The CSV's columns: numeric ones hold only numbers (or nothing), for pandas or a spreadsheet."""
+
+
+def csv_record(row) -> dict:
+    """One table row as the CSV's values: numbers in numeric columns (the smallest order
+    over learned blocks, the fraction of zero-stable blocks, −inf as ``-inf``), exact
+    values and text in text columns.
+
+    >>> r = {"arch": "lm", "order": "0, 1", "order_min": 0, "zero_stable": "3/4 blocks", "zero_stable_fraction": 0.75,
+    ...      "lmm_error_constant": "1/2", "lmm_error_constant_value": 0.5, "seeds": [0, 1]}
+    >>> {k: v for k, v in csv_record(r).items() if v != ""}
+    {'arch': 'lm', 'order': 0, 'lmm_error_constant': 0.5, 'lmm_error_constant_exact': '1/2', 'zero_stable_fraction': 0.75, 'seeds': '0 1'}
+    """
+    zero = row.get("zero_stable")
+    values = {
+        **row,
+        "order": row.get("order_min", row.get("order")),
+        "order_rescaled": row.get("order_rescaled_min", row.get("order_rescaled")),
+        "lmm_error_constant": row.get("lmm_error_constant_value"), "lmm_error_constant_exact": row.get("lmm_error_constant"),
+        "rk_error_norm": row.get("rk_error_norm_value"), "rk_error_norm_exact": row.get("rk_error_norm"),
+        "zero_stable_fraction": row.get("zero_stable_fraction", float(zero) if isinstance(zero, bool) else None),
+        "parameters": row.get("parameters") if not isinstance(row.get("parameters"), list) else None,
+    }
+    out = {}
+    for key, kind in CSV_FIELDS.items():
+        v = values.get(key)
+        if isinstance(v, list):
+            v = " ".join(map(str, v))
+        if kind == "number" and v is not None and not (isinstance(v, (int, float)) and not isinstance(v, bool)):
+            raise ValueError(f"CSV column {key!r} takes numbers, row {row.get('arch')!r} gives {v!r}")
+        out[key] = "" if v is None else v
+    return out
 
 
 def to_csv(rows) -> str:
-    """The table as CSV (numbers unrounded; lists joined by spaces)."""
+    """The table as CSV (numbers unrounded, :func:`csv_record` per row)."""
     buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=CSV_FIELDS, extrasaction="ignore", lineterminator="\n")
+    w = csv.DictWriter(buf, fieldnames=list(CSV_FIELDS), lineterminator="\n")
     w.writeheader()
     for r in rows:
-        w.writerow({k: " ".join(map(str, r[k])) if isinstance(r.get(k), list) else r.get(k) for k in CSV_FIELDS})
+        w.writerow(csv_record(r))
     return buf.getvalue()
 
 

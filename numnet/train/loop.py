@@ -296,11 +296,11 @@ class _Run:
 
     # -- the loop ----------------------------------------------------------------------
     def fit(self, until: int, t_start: float) -> TrainResult:
-        from tqdm.auto import tqdm
+        from numnet.progress import progress
 
         steps = len(self.train_loader)
         wall = lambda: self.wall_before + time.perf_counter() - t_start  # noqa: E731
-        bar = tqdm(total=until * steps, initial=self.epoch * steps + self.batch, unit="batch",
+        bar = progress(total=until * steps, initial=self.epoch * steps + self.batch, unit="batch",
                    disable=not self.progress, dynamic_ncols=True)
         with bar, _sigint_to_flag(self.out is not None and not self.ctx.distributed) as flag:
             while self.epoch < until:
