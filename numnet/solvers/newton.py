@@ -11,11 +11,12 @@ trajectories — and takes Z − λΔZ with the longest λ ∈ {1, ½, ¼, …} 
 residual ‖G‖ (max over components of |G| / (1 + |Z| + |base|)) by the factor 1 − 10⁻⁴λ.
 A step that fails this with a Jacobian from an earlier iterate is retried with J
 re-evaluated at the current one (full Newton), as is every iteration after a damped or
-slowly contracting (> ½) one. Judged on both residual and increment, the iteration has
-converged when an accepted undamped step's ΔZ is at most ``tol`` (relative, as above)
-or the contraction rate θ predicts that what is left, θ/(1 − θ)·‖ΔZ‖, is (Hairer–Wanner
-II, §IV.8), or when ‖G‖ is at rounding level (16 eps); the G in hand then buys one last
-correction. Otherwise :class:`ConvergenceError` names the scheme, step, t and residual;
+slowly contracting (> ½) one. Convergence is judged on both: every accepted iterate has
+cut the residual, and the iteration stops when the Newton correction ΔZ at the current
+iterate (J fresh, or stale but the last step cut ‖G‖ by ½ or more) is at most ``tol``
+(relative, as above), or the contraction rate θ predicts that what is left, θ/(1 − θ)·‖ΔZ‖,
+is (Hairer–Wanner II, §IV.8), or ‖G‖ is at rounding level (16 eps); the last correction is
+applied without calling f. Otherwise :class:`ConvergenceError` names the scheme, step, t and residual;
 a singular Newton matrix, and f not finite at the starting point
 (:class:`~numnet.solvers.finite.NonFiniteError`), are named as such.
 
@@ -194,6 +195,13 @@ def solve(be, f, jacobian, J, t_nodes, base, W, *, tol, max_iter, scheme, step, 
     previous = np.inf
     for it in range(1, max_iter + 1):
         dZ = direction(solve_M, G)
+        # converged: the Newton correction is below tol, or the contraction rate θ predicts
+        # that what is left, θ/(1 − θ)·‖ΔZ‖, is (Hairer–Wanner II §IV.8). The Jacobian is then
+        # fresh, or stale but contracting by ½ or better: ΔZ measures the distance to the root
+        change = be.maxabs(dZ / (base_scale + be.abs(Z)))
+        theta = change / previous
+        if change <= tol or (previous < np.inf and theta < 1 and theta / (1 - theta) * change <= 0.01 * tol):
+            return Z - dZ, it, calls
         lam = 1.0
         while True:
             Zt = Z - dZ if lam == 1.0 else Z - lam * dZ
@@ -204,27 +212,18 @@ def solve(be, f, jacobian, J, t_nodes, base, W, *, tol, max_iter, scheme, step, 
             if not fresh:  # a stale Jacobian's step: take the full Newton step from here instead
                 solve_M, fresh = refresh(Z), True
                 dZ, lam = direction(solve_M, G), 1.0
+                change = be.maxabs(dZ / (base_scale + be.abs(Z)))
                 continue
-            if be.maxabs(dZ / (base_scale + be.abs(Z))) <= tol:  # the residual is down to rounding
+            if change <= tol:  # the residual is down to rounding
                 return Zt, it, calls
             lam *= 0.5
             if lam < LAMBDA_MIN:
                 raise ConvergenceError(scheme, step, t, r, it, reason="no damped Newton step reduces the residual")
         contraction = rt / r if r > 0 else 0.0
         Z, G, r = Zt, Gt, rt
-        # converged: the residual is at rounding level, or (undamped steps) the increment is
-        # below tol or predicted to be (contraction rate θ, Hairer–Wanner II §IV.8); the
-        # residual G(Z) in hand buys one more correction without calling f
-        if r <= 16 * be.eps:
+        if r <= 16 * be.eps:  # the residual is at rounding level; G in hand buys one more correction
             return Z - direction(solve_M, G), it, calls
-        if lam < 1.0:  # a damped step says nothing about the distance to the root
-            previous = np.inf
-        else:
-            change = be.maxabs(dZ / (base_scale + be.abs(Z)))
-            theta = change / previous
-            if change <= tol or (previous < np.inf and theta < 1 and theta / (1 - theta) * change <= 0.01 * tol):
-                return Z - direction(solve_M, G), it, calls
-            previous = change
+        previous = change if lam == 1.0 else np.inf  # a damped step says nothing about the distance
         if contraction > 0.5 or lam < 1.0:  # slow or damped: full Newton from here
             solve_M, fresh = refresh(Z), True
         else:
