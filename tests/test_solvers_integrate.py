@@ -120,8 +120,9 @@ def test_stiff_problems_with_implicit_schemes():
     (stiffness ratio ~1e4·h); the reference to 1e-7 relative and the linear invariant
     y1 + y2 + y3 = 1 to rounding (every RK and LMM keeps linear invariants).
 
-    (With h = 0.1 from t = 0 the first implicit step has a second, unphysical root with
-    y2 < 0, which Newton's method finds: the layer needs the small steps.)"""
+    (With h = 0.1 from t = 0 the first implicit step's equations have a second, unphysical
+    root with y2 < 0; the damped Newton iteration keeps to the physical one, see
+    test_solvers_trust.py. The small steps through the layer are for accuracy.)"""
     p = P.robertson()
     ref = p.solution()
     for name in ("bdf5", "radau_iia3"):

@@ -1,7 +1,8 @@
 """Integrate ODEs with any scheme object, and check its symbolic claims numerically.
 
 - :func:`integrate` — every concrete catalog scheme (explicit/implicit RK and LMM), fixed
-  steps or adaptive (embedded pairs), batched, NumPy or torch.
+  steps or adaptive (embedded pairs), batched, NumPy or torch; a NaN/inf raises
+  :class:`NonFiniteError`, an implicit solve that fails :class:`ConvergenceError`.
 - :mod:`~numnet.solvers.problems` — test problems with exact or cached scipy references.
 - :func:`convergence`, :func:`verify` — observed orders against ``scheme.order``.
 - :func:`linear_stability` — bounded/growing integration of y' = λy against
@@ -19,6 +20,7 @@ when a torch array is integrated.
 """
 
 from . import problems
+from .finite import NonFiniteError
 from .integrator import integrate
 from .newton import ConvergenceError
 from .orders import Convergence, Verification, convergence, verify
@@ -26,6 +28,6 @@ from .solution import Solution
 from .stability import StabilityCheck, linear_stability
 
 __all__ = [
-    "integrate", "Solution", "ConvergenceError", "convergence", "verify", "Convergence", "Verification",
+    "integrate", "Solution", "ConvergenceError", "NonFiniteError", "convergence", "verify", "Convergence", "Verification",
     "linear_stability", "StabilityCheck", "problems",
 ]

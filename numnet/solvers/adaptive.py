@@ -12,6 +12,9 @@
   is scipy's rule; safety 0.9, fac_min 0.2, fac_max 10; after a rejection the step may
   not grow; a rejected step shrinks by max(fac_min, safety·err^(−1/k)).
 - First step: HNW's starting-step algorithm (as scipy's ``select_initial_step``).
+- A NaN/inf error estimate or new state raises :class:`~numnet.solvers.finite.NonFiniteError`
+  (with ``check_finite=False`` such a step is rejected and shrunk instead); a step size that
+  is NaN (f non-finite at t0 without the check) raises at once instead of looping.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import math
 
 import numpy as np
 
+from .finite import Guard
 from .grid import check_span
 from .rk import RKStepper
 from .solution import Solution
@@ -65,7 +69,7 @@ def initial_step(be, f, t0, y0, f0, t1, k, rtol, atol):
 
 
 def integrate_adaptive(tab, f, t_span, y0, be, *, rtol, atol, first_step=None, max_steps=100_000,
-                       controller="PI", save="all", safety=SAFETY, fac_min=FAC_MIN, fac_max=FAC_MAX):
+                       controller="PI", save="all", safety=SAFETY, fac_min=FAC_MIN, fac_max=FAC_MAX, guard=None):
     """Adaptive integration with an explicit embedded pair; called by :func:`integrate`.
 
     >>> import numpy as np
@@ -92,7 +96,8 @@ def integrate_adaptive(tab, f, t_span, y0, be, *, rtol, atol, first_step=None, m
         raise ValueError(f"max_steps must be a positive integer, got {max_steps!r}")
     t0, t1 = check_span(t_span)
     direction = 1.0 if t1 > t0 else -1.0
-    f, f0 = prepare_f(f, be, t0, y0)
+    guard = Guard(be, tab.name) if guard is None else guard
+    f, f0 = prepare_f(f, be, t0, y0, guard)
     k = min(tab.order, tab.embedded_order) + 1
     alpha, beta = (0.7 / k, 0.4 / k) if controller == "PI" else (1.0 / k, 0.0)
     calls = 1
@@ -103,6 +108,8 @@ def integrate_adaptive(tab, f, t_span, y0, be, *, rtol, atol, first_step=None, m
         h_abs = float(first_step)
         if not (math.isfinite(h_abs) and h_abs > 0):
             raise ValueError(f"first_step must be a positive finite number, got {first_step!r}")
+    if not math.isfinite(h_abs):
+        raise ValueError(f"{tab.name}: the initial step size is NaN because f(t0, y0) is not finite")
     st = RKStepper(tab, f, be)
     t, y, kf = t0, y0, f0
     ts, ys = [t0], [y0]
@@ -128,6 +135,8 @@ def integrate_adaptive(tab, f, t_span, y0, be, *, rtol, atol, first_step=None, m
             scale = atol + be.maximum(be.abs(y), be.abs(y_new)) * rtol
             en = _norm(be, err, scale)
             if not math.isfinite(en):
+                if guard.enabled:
+                    raise guard.diagnose(n_steps, t, y, lambda watch: RKStepper(tab, watch(f), be).step(n_steps, t, y, h))
                 en = math.inf
             if en < 1:
                 if en == 0:
@@ -142,6 +151,7 @@ def integrate_adaptive(tab, f, t_span, y0, be, *, rtol, atol, first_step=None, m
             h_abs *= max(fac_min, safety * en ** (-1.0 / k)) if math.isfinite(en) else fac_min
             rejected = True
             n_rejected += 1
+        guard.state(n_steps, t, y, y_new, lambda watch: RKStepper(tab, watch(f), be).step(n_steps, t, y, h))
         t, y, kf = t_new, y_new, k_next
         n_steps += 1
         if save == "all":

@@ -17,8 +17,10 @@ import numbers
 from . import lmm as _lmm
 from ._backend import resolve
 from .coefficients import tableau
+from .finite import Guard, NonFiniteError
 from .grid import Grid
 from .lmm import LMMStepper
+from .newton import ConvergenceError
 from .rk import RKStepper
 from .solution import Solution
 
@@ -49,6 +51,7 @@ def integrate(
     start_values=None,
     newton_tol=None,
     max_newton_iter=50,
+    check_finite=True,
 ) -> Solution:
     """Solve y' = f(t, y), y(t0) = y0 with ``scheme`` (an object or catalog name).
 
@@ -62,14 +65,19 @@ def integrate(
     - ``y0``: shape (d,) or (..., d), one trajectory per leading index. A torch tensor
       selects the torch backend (differentiable; its dtype and device are kept), anything
       else NumPy; ``backend=`` forces one.
-    - implicit schemes solve their stages by simplified Newton with ``jac(t, y)`` →
-      (..., d, d) when given, else forward differences (NumPy) or autograd (torch);
-      non-convergence raises :class:`~numnet.solvers.newton.ConvergenceError`.
+    - implicit schemes solve their stages by damped Newton (:mod:`numnet.solvers.newton`)
+      with ``jac(t, y)`` → (..., d, d) when given, else forward differences (NumPy) or
+      autograd (torch), in float32/float64; non-convergence or a singular Newton matrix
+      raises :class:`~numnet.solvers.newton.ConvergenceError` naming the scheme asked for
+      (also when its starter failed).
     - multistep schemes take their s − 1 starting values from ``starter`` (a one-step RK
       scheme; default Dormand–Prince for explicit, Radau IIA3 for implicit LMMs) with
       ``start_substeps`` sub-steps per step, or exactly the given ``start_values``
       (shape (s − 1, ..., d): y_1 … y_{s−1}); see :mod:`numnet.solvers.lmm`.
     - ``save="all"`` keeps every step, ``"last"`` only t0 and the end.
+    - a NaN or inf in f(t0, y0) or in any new state raises
+      :class:`~numnet.solvers.finite.NonFiniteError` naming the step, t and whether f or
+      the step's arithmetic produced it; ``check_finite=False`` returns the raw trajectory.
 
     >>> integrate("lm_resnet", lambda y: y, (0, 1), [1.0], n_steps=4)
     Traceback (most recent call last):
@@ -81,6 +89,7 @@ def integrate(
     if save not in SAVE:
         raise ValueError(f"save must be one of {SAVE}, got {save!r}")
     be, y0 = resolve(y0, backend, dtype, device)
+    guard = Guard(be, tab.name, check_finite)
     adaptive = rtol is not None or atol is not None
     if adaptive:
         if h is not None or n_steps is not None:
@@ -89,24 +98,24 @@ def integrate(
 
         return integrate_adaptive(
             tab, f, t_span, y0, be, rtol=1e-3 if rtol is None else rtol, atol=1e-6 if atol is None else atol,
-            first_step=first_step, max_steps=max_steps, controller=controller, save=save,
+            first_step=first_step, max_steps=max_steps, controller=controller, save=save, guard=guard,
         )
     if h is None and n_steps is None:
         raise ValueError("give h= or n_steps= for fixed steps, or rtol=/atol= for adaptive steps (embedded pairs)")
     grid = Grid.make(t_span, h, n_steps, last_step)
-    f, f0 = prepare_f(f, be, grid.t0, y0)
+    f, f0 = prepare_f(f, be, grid.t0, y0, guard)
     opts = dict(jac=jac, newton_tol=newton_tol, max_newton_iter=max_newton_iter)
     if hasattr(tab, "A") and start_values is not None:
         raise ValueError(f"start_values are for multistep schemes; {tab.name} is a one-step method")
     if hasattr(tab, "A"):
-        ys, stepper = _run_rk(tab, f, be, grid, y0, f0, _Recorder(be, y0, grid.n_steps, save), opts)
+        ys, stepper = _run_rk(tab, f, be, grid, y0, f0, _Recorder(be, y0, grid.n_steps, save), opts, guard)
         n_f = 1 + stepper.total_f_calls
     else:
         if grid.h_last is not None:
             raise ValueError(f"{tab.name} is a multistep method and needs equal steps; last_step='shorten' is for one-step methods")
         start = (starter, start_substeps) if start_values is None else _start_values(tab, be, y0, start_values)
         ys, stepper, start_calls = _run_lmm(tab, f, be, grid, y0, f0, _Recorder(be, y0, grid.n_steps, save), opts,
-                                            start)
+                                            start, guard)
         n_f = 1 + stepper.total_f_calls + start_calls
     times = grid.times()
     t = times if save == "all" else times[[0, -1]]
@@ -124,8 +133,9 @@ def _scheme(scheme):
     return scheme
 
 
-def prepare_f(f, be, t0, y0):
-    """(f as f(t, y), f(t0, y0)) after checking that f maps y0's shape to itself."""
+def prepare_f(f, be, t0, y0, guard):
+    """(f as f(t, y), f(t0, y0)) after checking that f maps y0's shape to itself, and
+    (``guard``) that f(t0, y0) is finite."""
     if not callable(f):
         raise TypeError(f"f must be callable as f(t, y), got {f!r}")
     g = _two_arg(f)
@@ -138,6 +148,7 @@ def prepare_f(f, be, t0, y0):
         raise ValueError(
             f"f returned shape {tuple(out.shape)} for y of shape {tuple(y0.shape)}; f must map (..., d) to (..., d)"
         )
+    guard.f_value(0, t0, y0, out)
     return g, out
 
 
@@ -184,12 +195,15 @@ class _Recorder:
         return self.buf if self.buf is not None else self.be.stack(self.list, 0)
 
 
-def _run_rk(tab, f, be, grid, y0, f0, rec, opts):
+def _run_rk(tab, f, be, grid, y0, f0, rec, opts, guard):
     st = RKStepper(tab, f, be, **opts)
     times = grid.times()
     y, k = y0, f0
     for n in range(grid.n_steps):
-        y, k = st.step(n, float(times[n]), y, grid.step(n), k1=k if tab.explicit else None)
+        t, h = float(times[n]), grid.step(n)
+        y_new, k = st.step(n, t, y, h, k1=k if tab.explicit else None)
+        guard.state(n, t, y, y_new, lambda watch: RKStepper(tab, watch(f), be, **opts).step(n, t, y, h))
+        y = y_new
         rec.add(y, last=n == grid.n_steps - 1)
     return rec.result(), st
 
@@ -208,13 +222,15 @@ def _starter(tab, starter):
 def _start_values(tab, be, y0, values):
     """The given y_1 … y_{s−1} as a list of backend arrays, shape-checked."""
     arr = be.asarray(values)
+    if not be.all_finite(arr):
+        raise ValueError("start_values contain NaN or infinite values")
     want = (tab.steps - 1,) + tuple(y0.shape)
     if tuple(arr.shape) != want:
         raise ValueError(f"start_values for the {tab.steps}-step {tab.name} must have shape (s-1, ...) = {want}, got {tuple(arr.shape)}")
     return [arr[i] for i in range(tab.steps - 1)]
 
 
-def _run_lmm(tab, f, be, grid, y0, f0, rec, opts, start):
+def _run_lmm(tab, f, be, grid, y0, f0, rec, opts, start, guard):
     s = tab.steps
     times = grid.times()
     ys_hist, fs_hist = [y0], [f0]
@@ -231,21 +247,36 @@ def _run_lmm(tab, f, be, grid, y0, f0, rec, opts, start):
         rk = RKStepper(_starter(tab, starter), f, be, **opts)
         y, k = y0, f0
         hs = grid.h / substeps
-        for n in range(1, min(s, grid.n_steps + 1)):
-            for i in range(substeps):
-                y, k = rk.step(n - 1, float(times[n - 1]) + i * hs, y, hs, k1=k if rk.tab.explicit else None)
-            if k is None:
-                k = f(float(times[n]), y)
-                start_calls += 1
-            ys_hist.append(y)
-            fs_hist.append(k)
+        try:
+            for n in range(1, min(s, grid.n_steps + 1)):
+                for i in range(substeps):
+                    t = float(times[n - 1]) + i * hs
+                    y_new, k = rk.step(n - 1, t, y, hs, k1=k if rk.tab.explicit else None)
+                    guard.state(n - 1, t, y, y_new, lambda watch: RKStepper(rk.tab, watch(f), be, **opts).step(n - 1, t, y, hs))
+                    y = y_new
+                if k is None:
+                    k = f(float(times[n]), y)
+                    start_calls += 1
+                ys_hist.append(y)
+                fs_hist.append(k)
+        except (ConvergenceError, NonFiniteError) as exc:  # name the scheme asked for, not its starter
+            raise exc.renamed(f"{tab.name} (its starting values by {rk.tab.name})") from None
         start_calls += rk.total_f_calls
     for n, y in enumerate(ys_hist[1:], 1):
         rec.add(y, last=n == grid.n_steps)
     st = LMMStepper(tab, f, be, **opts)
     for n in range(s - 1, grid.n_steps):
-        y, fy = st.step(n, float(times[n]), ys_hist, fs_hist, grid.h)
+        t = float(times[n])
+        y, fy = st.step(n, t, ys_hist, fs_hist, grid.h)
+        guard.state(n, t, ys_hist[-1], y, lambda watch: _redo_lmm(tab, watch(f), be, opts, n, times, ys_hist, grid.h))
         ys_hist = ys_hist[1:] + [y]
         fs_hist = fs_hist[1:] + [fy]
         rec.add(y, last=n == grid.n_steps - 1)
     return rec.result(), st, start_calls
+
+
+def _redo_lmm(tab, f, be, opts, n, times, ys, h):
+    """Step n of an LMM again with f-values recomputed from the states (to find a bad f)."""
+    s = len(ys)
+    fs = [f(float(times[n - s + 1 + j]), y) for j, y in enumerate(ys)]
+    return LMMStepper(tab, f, be, **opts).step(n, float(times[n]), ys, fs, h)

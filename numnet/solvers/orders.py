@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import problems as _problems
+from .finite import NonFiniteError
 from .integrator import _scheme, integrate
 from .newton import ConvergenceError
 
@@ -76,12 +77,12 @@ def fit_order(hs, errors) -> float:
 
 def _error(scheme, problem, n, checkpoints, backend, kwargs):
     """Max-norm error over the checkpoint times (the last is t_end) with n steps; inf when
-    the implicit solve fails (too coarse a step)."""
+    the implicit solve fails or the solution overflows (too coarse a step)."""
     t0, t_end = problem.t_span[0], checkpoints[-1]
     try:
         sol = integrate(scheme, problem.f, (t0, t_end), problem.y0, n_steps=int(n), jac=problem.jac,
                         backend=backend, **kwargs)
-    except ConvergenceError:
+    except (ConvergenceError, NonFiniteError):
         return np.inf
     stride = int(n) // (len(checkpoints))
     y = sol.y[stride::stride]
