@@ -123,7 +123,7 @@ def verify_part(out: Path, settings: dict, progress: bool) -> Section:
 
 
 def train_part(out: Path, settings: dict, progress: bool, *, data: str = "fashion_mnist", data_root=None,
-               device: str = "auto") -> Section:
+               download: bool = False, device: str = "auto") -> Section:
     """A small study on real data; the table and the learned-coefficient figures."""
     from . import study
     from .wiring import load_data, make_recipe
@@ -136,7 +136,7 @@ def train_part(out: Path, settings: dict, progress: bool, *, data: str = "fashio
     from numnet.data import DataNotFoundError
 
     try:
-        splits = load_data(data, root=data_root)
+        splits = load_data(data, root=data_root, download=download)
     except DataNotFoundError as e:
         return missing_section("train", title, f"the data set was not found.\n\n```\n{e}\n```")
     if settings["train_size"] and settings["train_size"] < len(splits.train):  # the preset's cap
@@ -171,7 +171,7 @@ def train_part(out: Path, settings: dict, progress: bool, *, data: str = "fashio
 
 # -- the whole report ------------------------------------------------------------------------
 def build_report(out, *, mode: str = "default", parts=None, data: str = "fashion_mnist", data_root=None,
-                 device: str = "auto", progress: bool = True, argv=None) -> tuple:
+                 download: bool = False, device: str = "auto", progress: bool = True, argv=None) -> tuple:
     """Write ``out/report.md`` with the requested parts (default: all). Returns
     ``(sections, exit_code)``: 1 when a part named in ``parts`` could not run or failed."""
     if mode not in PRESETS:
@@ -187,7 +187,8 @@ def build_report(out, *, mode: str = "default", parts=None, data: str = "fashion
     runners = {
         "schemes": lambda: schemes_part(out, settings, progress),
         "verify": lambda: verify_part(out, settings, progress),
-        "train": lambda: train_part(out, settings, progress, data=data, data_root=data_root, device=device),
+        "train": lambda: train_part(out, settings, progress, data=data, data_root=data_root, download=download,
+                                     device=device),
     }
     sections = []
     for part in parts:
