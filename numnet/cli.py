@@ -78,9 +78,9 @@ def number(low: float = 0.0, *, strict: bool = True):
     >>> number()("fast")
     Traceback (most recent call last):
     ...
-    argparse.ArgumentTypeError: must be a number > 0.0, got 'fast'
+    argparse.ArgumentTypeError: must be a number > 0, got 'fast'
     """
-    valid = f"a number {'>' if strict else '>='} {low}"
+    valid = f"a number {'>' if strict else '>='} {low:g}"
 
     def parse(text: str) -> float:
         try:

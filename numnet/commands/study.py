@@ -71,7 +71,8 @@ def run(args) -> int:
     from numnet.study.wiring import load_data, make_recipe
 
     if args.merge or args.table_only:
-        paths = study.write_outputs(args.out, *(args.merge or ()))
+        with user_errors("--merge" if args.merge else "--table-only"):  # e.g. no finished runs there
+            paths = study.write_outputs(args.out, *(args.merge or ()))
         print("\n".join(f"wrote {p}" for p in paths.values()))
         return 0
     with user_errors("recipe"):

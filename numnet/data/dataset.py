@@ -158,6 +158,8 @@ class Splits:
         """
         images, labels = train
         n = len(labels)
+        if n == 0 or len(test[1]) == 0:
+            raise ConfigError(f"{name}: {'the training' if n == 0 else 'the test'} set has no images")
         n_val = _validation_count(val_split, n)
         perm = torch.randperm(n, generator=torch.Generator().manual_seed(split_seed))
         train_idx, val_idx = perm[n_val:].sort().values, perm[:n_val].sort().values
