@@ -26,8 +26,9 @@ from pathlib import Path
 import numnet.commands as _commands
 from numnet.errors import UserError
 
-__all__ = ["main", "build_parser", "integer", "number", "count_or_fraction", "choice", "scheme_name", "concrete_scheme_name", "device",
-           "out_file", "out_dir", "add_option", "add_data_options", "user_errors", "DEFAULT_DATA"]
+__all__ = ["main", "build_parser", "integer", "number", "count_or_fraction", "close_matches", "choice", "scheme_name",
+           "concrete_scheme_name", "device", "out_file", "out_dir", "add_option", "add_data_options", "user_errors",
+           "DEFAULT_DATA"]
 
 DEFAULT_DATA = "fashion_mnist"  # train, study and report: installable anywhere (apt-get install dataset-fashion-mnist)
 

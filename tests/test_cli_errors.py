@@ -90,6 +90,14 @@ def test_depth_lists_the_valid_depths_before_the_data(capsys, no_data, tmp_path)
     assert "depth must be 12n+2 for revnet (14, 26, 38, 62, 74, 110, 218, 1202), got 20" in err
 
 
+def test_study_checks_every_net_of_the_grid_before_the_data(capsys, no_data, tmp_path):
+    err = refused(["study", "--out", str(tmp_path / "s"), "--archs", "resnet,heun", "--depths", "20,26",
+                   "--data", "synthetic", "--no-progress"], capsys)
+    assert err.startswith("numnet study: --archs heun --depths 26: heun with rk_blocks='per_stage' takes 2 blocks "
+                          "per step: a stage of 4 blocks (1 entry + 3) does not split into whole steps")
+    assert not (tmp_path / "s").exists()
+
+
 def test_missing_data_dir_gives_the_install_hint_first(capsys, tmp_path, monkeypatch):
     missing = tmp_path / "nonexistent"
     err = refused(["train", "--data-dir", str(missing)], capsys)

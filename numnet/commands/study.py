@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from numnet.cli import add_data_options, device, integer, out_dir, user_errors
 
@@ -66,6 +65,22 @@ def add_arguments(p) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
+def _check_nets(runs, data: str) -> None:
+    """Build each architecture at each depth once for the data set's image shape, so a
+    depth a net does not have is refused before any data is read or any run trained."""
+    from numnet import nets
+    from numnet.data.sets import channels_and_classes
+
+    in_channels, num_classes = channels_and_classes(data)
+    seen = set()
+    for run in runs:
+        if (run.arch, run.depth) in seen:
+            continue
+        seen.add((run.arch, run.depth))
+        with user_errors(f"--archs {run.arch} --depths {run.depth}"):
+            nets.build(run.net, run.depth, num_classes=num_classes, in_channels=in_channels, **run.build_options())
+
+
 def run(args) -> int:
     from numnet import study
     from numnet.study.wiring import load_data, make_recipe
@@ -78,7 +93,8 @@ def run(args) -> int:
     with user_errors("recipe"):
         recipe = make_recipe(args.recipe, args.data, args.epochs, args.batch_size)
     with user_errors("--archs"):  # every architecture is checked before any training
-        study.plan(args.archs.split(","), args.depths, args.seeds)
+        runs = study.plan(args.archs.split(","), args.depths, args.seeds)
+    _check_nets(runs, args.data)
     result = study.study(
         args.archs.split(","), args.depths, args.seeds, args.out,
         data=lambda: load_data(args.data, root=args.data_dir, train_size=args.limit_train,

@@ -17,7 +17,7 @@ import argparse
 import json
 import sys
 
-from numnet.cli import add_data_options, add_option, choice, device, integer, number, out_dir, user_errors
+from numnet.cli import add_data_options, choice, device, integer, number, out_dir, user_errors
 from numnet.errors import UserError
 from numnet.nets.names import NETS, REVERSIBLE_NETS, STAGE_NETS
 from numnet.train.recipe import RECIPES
