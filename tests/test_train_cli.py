@@ -53,13 +53,28 @@ def test_cli_run_stop_resume_rerun_and_clash(tmp_path, capsys):
         main(["train", "--net", "scheme_net", "--scheme", "ab3", "--depth", "8", "--out", str(out), *TINY])
 
 
+def _reloaded(out, net, depth, **options):
+    """The net rebuilt from ``out/checkpoint.pt`` and its test accuracy, measured again."""
+    from numnet import data, nets
+    from numnet.train import evaluate
+
+    model = nets.build(net, depth, num_classes=4, **options)
+    model.load_state_dict(torch.load(out / "checkpoint.pt", weights_only=True)["model"])
+    return model, evaluate(model, data.Loader(data.load("synthetic").test, 1000))[1]
+
+
 def test_cli_end_to_end_with_the_real_nets(tmp_path):
     out = tmp_path / "lm"
     assert main(["train", "--net", "lm_resnet", "--depth", "20", "--out", str(out), *TINY]) == 0
     result = TrainResult.load(out / "result.json")
-    assert result.finished and result.final_test_acc is not None
-    assert all(h["coefficients"] for h in result.history)  # LM-ResNet learns its k_n
-    torch.load(out / "checkpoint.pt", weights_only=True)
+    assert result.finished and result.epochs_done == 2
+    # the stored weights give the recorded test accuracy and the recorded k_n
+    model, test_acc = _reloaded(out, "lm_resnet", 20)
+    assert test_acc == result.final_test_acc == result.history[-1]["test_acc"]
+    learned = result.history[-1]["coefficients"]
+    assert [(c["stage"], c["block"], c["symbol"]) for c in learned] == [(s, b, "k") for s in range(3) for b in (1, 2)]
+    assert [c["value"] for c in learned] == pytest.approx([c["value"] for c in model.learned_coefficients()])
+    assert result.history[0]["coefficients"] != learned  # the k_n moved during the second epoch
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -91,7 +106,7 @@ def test_reversible_nets_train_reversibly_ordinarily_and_grown(tmp_path):
         out = tmp_path / net
         assert main(["train", "--net", net, "--depth", str(depth), "--out", str(out), *TINY, *extra]) == 0
         result = TrainResult.load(out / "result.json")
-        assert result.finished and result.final_test_acc is not None
+        assert result.finished and result.epochs_done == 2
         assert result.config["meta"]["reversible"] is ("--no-reversible" not in extra)
 
 
