@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import torch
 
+from numnet.errors import ConfigError, ConfigTypeError
+
 __all__ = ["Dataset", "Splits", "channel_stats"]
 
 
@@ -29,7 +31,7 @@ def channel_stats(images: torch.Tensor) -> tuple[tuple[float, ...], tuple[float,
     ((0.5,), (0.5,))
     """
     if images.dtype != torch.uint8 or images.ndim != 4 or images.shape[0] == 0:
-        raise ValueError(
+        raise ConfigError(
             f"images must be a non-empty uint8 tensor (N, C, H, W), got {images.dtype} "
             f"of shape {tuple(images.shape)}"
         )
@@ -60,7 +62,7 @@ class Dataset:
     ...         mean=(0.5,), std=(0.25,))
     Traceback (most recent call last):
     ...
-    TypeError: images must be a uint8 tensor (N, C, H, W), got torch.float32
+    numnet.errors.ConfigTypeError: images must be a uint8 tensor (N, C, H, W), got torch.float32
     """
 
     images: torch.Tensor
@@ -74,27 +76,27 @@ class Dataset:
         images, labels = self.images, self.labels
         if not isinstance(images, torch.Tensor) or images.dtype != torch.uint8:
             got = images.dtype if isinstance(images, torch.Tensor) else type(images).__name__
-            raise TypeError(f"images must be a uint8 tensor (N, C, H, W), got {got}")
+            raise ConfigTypeError(f"images must be a uint8 tensor (N, C, H, W), got {got}")
         if images.ndim != 4:
-            raise ValueError(f"images must have 4 dims (N, C, H, W), got shape {tuple(images.shape)}")
+            raise ConfigError(f"images must have 4 dims (N, C, H, W), got shape {tuple(images.shape)}")
         if not isinstance(labels, torch.Tensor) or labels.dtype != torch.int64 or labels.ndim != 1:
             got = (labels.dtype, tuple(labels.shape)) if isinstance(labels, torch.Tensor) else type(labels).__name__
-            raise TypeError(f"labels must be a 1-D int64 tensor, got {got}")
+            raise ConfigTypeError(f"labels must be a 1-D int64 tensor, got {got}")
         if len(labels) != len(images):
-            raise ValueError(f"{len(images)} images but {len(labels)} labels")
+            raise ConfigError(f"{len(images)} images but {len(labels)} labels")
         object.__setattr__(self, "classes", tuple(self.classes))
         object.__setattr__(self, "mean", tuple(float(m) for m in self.mean))
         object.__setattr__(self, "std", tuple(float(s) for s in self.std))
         if len(labels) and not (0 <= int(labels.min()) and int(labels.max()) < len(self.classes)):
-            raise ValueError(
+            raise ConfigError(
                 f"labels must lie in [0, {len(self.classes)}) for {len(self.classes)} classes, "
                 f"got range [{int(labels.min())}, {int(labels.max())}]"
             )
         c = images.shape[1]
         if len(self.mean) != c or len(self.std) != c:
-            raise ValueError(f"mean and std need one value per channel ({c}), got {self.mean}, {self.std}")
+            raise ConfigError(f"mean and std need one value per channel ({c}), got {self.mean}, {self.std}")
         if not all(s > 0 for s in self.std):
-            raise ValueError(f"std must be positive, got {self.std}")
+            raise ConfigError(f"std must be positive, got {self.std}")
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -142,7 +144,7 @@ class Splits:
         sets = [d for d in (self.train, self.val, self.test) if d is not None]
         shapes = {d.images.shape[1:] for d in sets}
         if len(shapes) != 1 or len({d.classes for d in sets}) != 1:
-            raise ValueError(f"train/val/test must share image shape and classes, got {shapes}")
+            raise ConfigError(f"train/val/test must share image shape and classes, got {shapes}")
 
     @classmethod
     def from_arrays(cls, name: str, classes, train: tuple, test: tuple, *,
@@ -156,6 +158,8 @@ class Splits:
         """
         images, labels = train
         n = len(labels)
+        if n == 0 or len(test[1]) == 0:
+            raise ConfigError(f"{name}: {'the training' if n == 0 else 'the test'} set has no images")
         n_val = _validation_count(val_split, n)
         perm = torch.randperm(n, generator=torch.Generator().manual_seed(split_seed))
         train_idx, val_idx = perm[n_val:].sort().values, perm[:n_val].sort().values
@@ -197,7 +201,7 @@ class Splits:
         Validation and test sets and the normalisation are unchanged.
         """
         if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= len(self.train):
-            raise ValueError(f"limit_train must be an int in [1, {len(self.train)}], got {n!r}")
+            raise ConfigError(f"limit_train must be an int in [1, {len(self.train)}], got {n!r}")
         return dataclasses.replace(self, train=self.train.subset(torch.arange(n)))
 
     def describe(self) -> dict:
@@ -214,13 +218,13 @@ class Splits:
 
 def _validation_count(val_split: int | float, n: int) -> int:
     if isinstance(val_split, bool) or not isinstance(val_split, (int, float)):
-        raise TypeError(f"val_split must be an int count or a float fraction, got {val_split!r}")
+        raise ConfigTypeError(f"val_split must be an int count or a float fraction, got {val_split!r}")
     if isinstance(val_split, float):
         if not 0 < val_split < 1:
-            raise ValueError(f"a fractional val_split must lie in (0, 1), got {val_split}")
+            raise ConfigError(f"a fractional val_split must lie in (0, 1), got {val_split}")
         fraction, val_split = val_split, round(val_split * n)
         if val_split == 0:
-            raise ValueError(f"val_split={fraction} of {n} training images holds out none")
+            raise ConfigError(f"val_split={fraction} of {n} training images holds out none")
     if not 0 <= val_split < n:
-        raise ValueError(f"val_split must be a count in [0, {n}) of the {n} training images, got {val_split}")
+        raise ConfigError(f"val_split must be a count in [0, {n}) of the {n} training images, got {val_split}")
     return val_split

@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from numnet.data.dataset import Dataset
+from numnet.errors import ConfigError, ConfigTypeError
 
 __all__ = ["Loader", "Plan", "Batch", "augment"]
 
@@ -96,20 +97,20 @@ class Loader:
                  resident: bool = True, channels_last: bool = False, drop_last: bool = False,
                  rank: int = 0, world_size: int = 1):
         if not isinstance(dataset, Dataset):
-            raise TypeError(f"dataset must be a numnet.data.Dataset, got {type(dataset).__name__}")
+            raise ConfigTypeError(f"dataset must be a numnet.data.Dataset, got {type(dataset).__name__}")
         for name, value, low in (("batch_size", batch_size, 1), ("pad", pad, 0), ("world_size", world_size, 1)):
             if not isinstance(value, int) or isinstance(value, bool) or value < low:
-                raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
+                raise ConfigError(f"{name} must be an int >= {low}, got {value!r}")
         if not 0 <= rank < world_size:
-            raise ValueError(f"rank must lie in [0, {world_size}), got {rank}")
+            raise ConfigError(f"rank must lie in [0, {world_size}), got {rank}")
         if batch_size < world_size:
-            raise ValueError(f"batch_size {batch_size} is smaller than the {world_size} ranks sharing it")
+            raise ConfigError(f"batch_size {batch_size} is smaller than the {world_size} ranks sharing it")
         n = len(dataset)
         self.num_batches = n // batch_size if drop_last else -(-n // batch_size)
         if self.num_batches == 0:
-            raise ValueError(f"drop_last with batch_size {batch_size} > {n} images leaves no batch")
+            raise ConfigError(f"drop_last with batch_size {batch_size} > {n} images leaves no batch")
         if not drop_last and 0 < n % batch_size < world_size:
-            raise ValueError(f"the last batch of {n % batch_size} images cannot be shared by "
+            raise ConfigError(f"the last batch of {n % batch_size} images cannot be shared by "
                              f"{world_size} ranks; use drop_last=True or another batch size")
         self.dataset, self.batch_size, self.shuffle = dataset, batch_size, shuffle
         self.pad, self.flip, self.seed, self.drop_last = pad, flip, seed, drop_last
@@ -148,7 +149,7 @@ class Loader:
     def epoch(self, epoch: int = 0, start: int = 0) -> Iterator[Batch]:
         """The batches of ``epoch``, from batch number ``start`` on (to resume mid-epoch)."""
         if not 0 <= start <= self.num_batches:
-            raise ValueError(f"start must lie in [0, {self.num_batches}], got {start}")
+            raise ConfigError(f"start must lie in [0, {self.num_batches}], got {start}")
         plan = self.plan(epoch)
         on_device = Plan(*(t.to(self.device) for t in plan))
         index_plan = on_device if self.resident else plan

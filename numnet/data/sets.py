@@ -7,6 +7,7 @@ the exact number of images of each split. Nothing partial is ever returned.
 
 from __future__ import annotations
 
+import inspect
 import os
 
 import numpy as np
@@ -17,8 +18,9 @@ from numnet.data.errors import DataFormatError, DataNotFoundError
 from numnet.data.formats import parse_cifar_batch, parse_cifar_meta, parse_idx
 from numnet.data.sources import Source, download as download_source, get_source, locate, read_payload
 from numnet.data.toy import synthetic
+from numnet.errors import ConfigTypeError
 
-__all__ = ["load", "read"]
+__all__ = ["load", "read", "channels_and_classes"]
 
 
 def _read_cifar(source: Source, files, verify: bool):
@@ -73,6 +75,20 @@ def read(source: Source, root: str | os.PathLike | None = None, *, verify: bool 
     return classes, train, test
 
 
+def channels_and_classes(name: str | Source) -> tuple[int, int]:
+    """``(in_channels, num_classes)`` of a data set, known without reading it (so a
+    network can be built and checked before the data is loaded).
+
+    >>> channels_and_classes("fashion_mnist"), channels_and_classes("cifar100_coarse"), channels_and_classes("synthetic")
+    ((1, 10), (3, 20), (3, 4))
+    """
+    if name == "synthetic":
+        params = inspect.signature(synthetic).parameters
+        return params["channels"].default, params["num_classes"].default
+    source = name if isinstance(name, Source) else get_source(name)
+    return source.shape[0], source.num_classes
+
+
 def load(name: str | Source, *, root: str | os.PathLike | None = None, download: bool = False,
          verify: bool = True, val_split: int | float = 0, split_seed: int = 0, **options) -> Splits:
     """Load a data set by name: ``cifar10``, ``cifar100``, ``cifar100_coarse``
@@ -91,15 +107,12 @@ def load(name: str | Source, *, root: str | os.PathLike | None = None, download:
     >>> load("fashion_mnist", root="/nonexistent")
     Traceback (most recent call last):
     ...
-    numnet.data.errors.DataNotFoundError: fashion_mnist not found; looked in:
-      /nonexistent
-      /nonexistent/fashion-mnist
-    To get it: install it with `apt-get install dataset-fashion-mnist`; ...
+    numnet.data.errors.DataNotFoundError: fashion_mnist not found in /nonexistent, /nonexistent/fashion-mnist; to get it: install it with `apt-get install dataset-fashion-mnist`; ...
     """
     if name == "synthetic":
         return synthetic(val_split=val_split, split_seed=split_seed, **options)
     if options:
-        raise TypeError(f"unexpected options {sorted(options)} for {name!r} (only 'synthetic' takes options)")
+        raise ConfigTypeError(f"unexpected options {sorted(options)} for {name!r} (only 'synthetic' takes options)")
     source = name if isinstance(name, Source) else get_source(name)
     try:
         classes, train, test = read(source, root, verify=verify)

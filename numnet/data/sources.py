@@ -14,6 +14,7 @@ published file itself before they are kept.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import os
 import tarfile
 import urllib.error
@@ -23,7 +24,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from numnet.data.errors import ChecksumError, DataFormatError, DataNotFoundError, DownloadError
-from numnet.fileio import atomic_write, md5_bytes
+from numnet.errors import ConfigError
+from numnet.fileio import atomic_write
 
 __all__ = ["NAMES", "Source", "SOURCES", "get_source", "search_dirs", "locate", "download", "read_payload"]
 
@@ -62,6 +64,37 @@ class Source:
     @property
     def md5(self) -> dict[str, str]:
         return dict(self.payloads)
+
+    def max_bytes(self, name: str) -> int:
+        """The most bytes payload ``name`` can have in the official layout, from the image
+        shape and counts: a reader stops there, so a larger (or decompression-bomb) file
+        is refused before it fills memory.
+
+        IDX: the header (4 bytes, 4 per dimension) plus the images or labels exactly
+        (Fashion-MNIST: 47,040,016 / 60,008 / 7,840,016 / 10,008 bytes). A CIFAR batch is a
+        pickle of its images (3072 bytes each) with a label and a file name per image
+        (under ``_CIFAR_PER_IMAGE`` bytes together) and a small header; the meta file holds
+        only class names.
+
+        >>> [FASHION_MNIST.max_bytes(n) for n, _ in FASHION_MNIST.payloads]
+        [47040016, 60008, 7840016, 10008]
+        >>> CIFAR10.max_bytes("data_batch_1") > 31_035_704, CIFAR10.max_bytes("data_batch_1") < 2**25
+        (True, True)
+        """
+        if name == self.meta:
+            return _META_BYTES
+        for split, count in ((self.train, self.sizes[0]), (self.test, self.sizes[1])):
+            if name in split:
+                c, h, w = self.shape
+                if self.format == "idx":  # (images, labels): each file holds the whole split
+                    return 4 + (4 * 3 + count * h * w if name == split[0] else 4 + count)
+                per_file = -(-count // len(split))
+                return per_file * (c * h * w + _CIFAR_PER_IMAGE) + _META_BYTES
+        raise ValueError(f"{name!r} is not a payload of {self.name} (payloads: {', '.join(self.md5)})")
+
+
+_META_BYTES = 1 << 16        # a CIFAR meta file (class names) and a batch's pickle header
+_CIFAR_PER_IMAGE = 256       # label(s) and file name of one image in a CIFAR pickle (official: ~32)
 
 
 _CIFAR_URL = "https://www.cs.toronto.edu/~kriz/"
@@ -147,10 +180,10 @@ def get_source(name: str) -> Source:
     >>> get_source("mnist")
     Traceback (most recent call last):
     ...
-    ValueError: unknown data set 'mnist'; choose one of cifar10, cifar100, cifar100_coarse, fashion_mnist
+    numnet.errors.ConfigError: unknown data set 'mnist'; choose one of cifar10, cifar100, cifar100_coarse, fashion_mnist
     """
     if name not in SOURCES:
-        raise ValueError(f"unknown data set {name!r}; choose one of {', '.join(SOURCES)}")
+        raise ConfigError(f"unknown data set {name!r}; choose one of {', '.join(SOURCES)}")
     return SOURCES[name]
 
 
@@ -168,14 +201,38 @@ def search_dirs(source: Source, root: str | os.PathLike | None = None) -> list[P
     return dirs + [cache] + [Path(d) for d in source.system_dirs]
 
 
+def _read_capped(stream, cap: int, where: str) -> tuple[bytes, str]:
+    """The bytes of ``stream`` and their md5, read in chunks and stopped past ``cap`` bytes.
+
+    >>> import io
+    >>> _read_capped(io.BytesIO(b"abc"), 3, "x")
+    (b'abc', '900150983cd24fb0d6963f7d28e17f72')
+    >>> _read_capped(io.BytesIO(b"abcd"), 3, "x")
+    Traceback (most recent call last):
+    ...
+    numnet.data.errors.DataFormatError: x: more than 3 bytes, the most the official file can have (not the official release, or a decompression bomb); stopped reading there
+    """
+    h = hashlib.md5(usedforsecurity=False)
+    data = bytearray()
+    while True:
+        block = stream.read(min(1 << 20, cap + 1 - len(data)))
+        if not block:
+            return bytes(data), h.hexdigest()
+        data += block
+        if len(data) > cap:
+            raise DataFormatError(f"{where}: more than {cap:,} bytes, the most the official file can have "
+                                  f"(not the official release, or a decompression bomb); stopped reading there")
+        h.update(block)
+
+
 class _Folder:
     """Payloads as files in a directory (each optionally gzipped)."""
 
-    def __init__(self, path: Path):
-        self.path = path
+    def __init__(self, path: Path, source: Source):
+        self.path, self.source = path, source
 
-    def complete(self, source: Source) -> bool:
-        return all(self._file(name) is not None for name, _ in source.payloads)
+    def complete(self) -> bool:
+        return all(self._file(name) is not None for name, _ in self.source.payloads)
 
     def _file(self, name: str) -> Path | None:
         for candidate in (self.path / name, self.path / f"{name}.gz"):
@@ -183,43 +240,53 @@ class _Folder:
                 return candidate
         return None
 
-    def read(self, name: str) -> tuple[bytes, str]:
+    def read(self, name: str) -> tuple[bytes, str, str]:
         path = self._file(name)
         if path is None:
             raise DataNotFoundError(f"{self.path}: {name} is missing")
-        raw = path.read_bytes()
-        if path.suffix == ".gz":
-            try:
-                raw = gzip.decompress(raw)
-            except (EOFError, OSError, zlib.error) as e:
-                raise DataFormatError(f"{path}: truncated or corrupt gzip file ({e})") from None
-        return raw, str(path)
+        cap = self.source.max_bytes(name)
+        if path.suffix != ".gz" and path.stat().st_size > cap:
+            raise DataFormatError(f"{path}: {path.stat().st_size:,} bytes, more than the {cap:,} the official "
+                                  f"{self.source.name} file can have (not the official release); not read")
+        try:
+            with (gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")) as f:
+                return (*_read_capped(f, cap, str(path)), str(path))
+        except (EOFError, gzip.BadGzipFile, zlib.error) as e:
+            raise DataFormatError(f"{path}: truncated or corrupt gzip file ({e})") from None
 
 
 class _Archive:
-    """Payloads as members ``folder/name`` of a .tar.gz archive, read without extracting."""
+    """Payloads as members ``folder/name`` of a .tar.gz archive, read without extracting;
+    only the payloads are read, each refused when its header claims more bytes than the
+    official file can have."""
 
-    def __init__(self, path: Path, folder: str):
-        self.path, self.folder = path, folder
-        self._members: dict[str, bytes] | None = None
+    def __init__(self, path: Path, source: Source):
+        self.path, self.source = path, source
+        self._members: dict[str, tuple[bytes, str]] | None = None
 
-    def read(self, name: str) -> tuple[bytes, str]:
+    def read(self, name: str) -> tuple[bytes, str, str]:
         if self._members is None:
             self._members = self._read_all()
-        where = f"{self.path}:{self.folder}/{name}"
+        where = f"{self.path}:{self.source.folder}/{name}"
         if name not in self._members:
             raise DataFormatError(f"{where}: member missing from the archive "
                                   f"(found {sorted(self._members) or 'none'})")
-        return self._members[name], where
+        return (*self._members[name], where)
 
-    def _read_all(self) -> dict[str, bytes]:
+    def _read_all(self) -> dict[str, tuple[bytes, str]]:
         members = {}
         try:
             with tarfile.open(self.path, "r:gz") as tar:
                 for info in tar:
                     parent, _, name = info.name.rpartition("/")
-                    if info.isfile() and parent.strip("./") == self.folder:
-                        members[name] = tar.extractfile(info).read()
+                    if not (info.isfile() and parent.strip("./") == self.source.folder and name in self.source.md5):
+                        continue
+                    where, cap = f"{self.path}:{info.name}", self.source.max_bytes(name)
+                    if info.size > cap:
+                        raise DataFormatError(f"{where}: the archive says {info.size:,} bytes, more than the "
+                                              f"{cap:,} the official {self.source.name} file can have (not the "
+                                              f"official release, or a decompression bomb); not read")
+                    members[name] = _read_capped(tar.extractfile(info), cap, where)
         except (tarfile.TarError, EOFError, OSError, zlib.error) as e:
             raise DataFormatError(f"{self.path}: truncated or corrupt archive ({type(e).__name__}: {e})") from None
         return members
@@ -236,26 +303,25 @@ def locate(source: Source, root: str | os.PathLike | None = None):
     looked = []
     for d in search_dirs(source, root):
         if source.archive and d.is_file():
-            return _Archive(d, source.folder)
+            return _Archive(d, source)
         for folder in (d, d / source.folder):
             looked.append(str(folder))
-            if _Folder(folder).complete(source):
-                return _Folder(folder)
+            if _Folder(folder, source).complete():
+                return _Folder(folder, source)
         if source.archive:
             looked.append(str(d / source.archive))
             if (d / source.archive).is_file():
-                return _Archive(d / source.archive, source.folder)
+                return _Archive(d / source.archive, source)
     raise DataNotFoundError(_missing_message(source, looked))
 
 
 def _missing_message(source: Source, looked: list[str]) -> str:
     files = ", ".join(name for name, _ in source.downloads)
-    how = [f"download {files} from {source.url} (download=True, or `numnet train --download`)"]
+    how = [f"download {files} from {source.url} (download=True, or --download on the command line)"]
     if source.install_hint:
         how.insert(0, f"install it with `{source.install_hint}`")
     how.append(f"or point root= / --data-dir / ${ENV_VAR} at a directory holding them")
-    return (f"{source.name} not found; looked in:\n  " + "\n  ".join(looked)
-            + "\nTo get it: " + "; ".join(how))
+    return f"{source.name} not found in {', '.join(looked)}; to get it: " + "; ".join(how)
 
 
 def download(source: Source, into: str | os.PathLike | None = None, *, progress: bool = True) -> Path:
@@ -301,11 +367,12 @@ def _fetch(url: str, path: Path, md5: str, progress: bool) -> None:
 
 
 def read_payload(files, source: Source, name: str, verify: bool) -> tuple[bytes, str]:
-    """The bytes of payload ``name`` and where they came from, md5-checked if ``verify``."""
-    raw, where = files.read(name)
+    """The bytes of payload ``name`` and where they came from, md5-checked if ``verify``
+    (the digest is taken while the file is read, in chunks and capped in size)."""
+    raw, md5, where = files.read(name)
     expected = source.md5[name]
-    if verify and md5_bytes(raw) != expected:
-        raise ChecksumError(f"{where}: md5 {md5_bytes(raw)}, expected {expected} for the official "
+    if verify and md5 != expected:
+        raise ChecksumError(f"{where}: md5 {md5}, expected {expected} for the official "
                             f"{source.name} file (corrupt or not the official release; delete it "
                             f"and fetch it again, or pass verify=False to check the format only)")
     return raw, where

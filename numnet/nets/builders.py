@@ -39,7 +39,8 @@ from .stage import SchemeStage
 from .stochastic import paper_p_L, survival_probabilities
 
 LAYERS_PER_BLOCK = {"basic": 2, "bottleneck": 3, "resnext": 3}
-_EXAMPLES = {"basic": "20, 32, 44, 56, 110", "bottleneck": "29, 56, 164", "resnext": "29"}
+_EXAMPLES = {"basic": "8, 14, 20, 26, 32, 38, 44, 56, 110, ...", "bottleneck": "11, 20, 29, 38, 56, 164, ...",
+             "resnext": "11, 20, 29, 38, ..."}
 DEFAULT_WIDTHS = {"basic": (16, 32, 64), "bottleneck": (16, 32, 64), "resnext": (64, 128, 256)}
 
 
@@ -51,7 +52,7 @@ def blocks_per_stage(depth, block: str = "basic", stages: int = 3) -> int:
     >>> blocks_per_stage(21)
     Traceback (most recent call last):
     ...
-    ValueError: depth must be 6n+2 for basic blocks (20, 32, 44, 56, 110), got 21
+    ValueError: depth must be 6n+2 for basic blocks (8, 14, 20, 26, 32, 38, 44, 56, 110, ...), got 21
     """
     if block not in LAYERS_PER_BLOCK:
         raise ValueError(f"block must be one of {sorted(BLOCKS)}, got {block!r}")

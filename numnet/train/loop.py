@@ -30,6 +30,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from numnet.data import Loader, Splits
+from numnet.errors import ConfigError, ConfigTypeError
 from numnet.fileio import append_jsonl, atomic_write, write_json
 from numnet.train import checkpoint
 from numnet.train.config import describe, differences
@@ -38,7 +39,7 @@ from numnet.train.lock import clean_temporaries, run_lock
 from numnet.train.recipe import Recipe, default_recipe, get_recipe
 from numnet.train.result import TrainResult
 
-__all__ = ["train", "evaluate"]
+__all__ = ["train", "evaluate", "check_fits"]
 
 CHECKPOINT, BEST, METRICS, RESULT, CONFIG = "checkpoint.pt", "best.pt", "metrics.jsonl", "result.json", "config.json"
 
@@ -82,18 +83,28 @@ def train(model: nn.Module, data: Splits, recipe: str | Recipe | None = None, *,
     """
     t_start = time.perf_counter()
     if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+        raise ConfigTypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     if not isinstance(data, Splits):
-        raise TypeError(f"data must be numnet.data.Splits (from numnet.data.load), got {type(data).__name__}")
+        raise ConfigTypeError(f"data must be numnet.data.Splits (from numnet.data.load), got {type(data).__name__}")
     recipe = default_recipe(data.name) if recipe is None else get_recipe(recipe)
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        raise ValueError(f"seed must be an int >= 0, got {seed!r}")
-    if stop_after is not None and (not isinstance(stop_after, int) or not 1 <= stop_after <= recipe.epochs):
-        raise ValueError(f"stop_after must be an epoch count in [1, {recipe.epochs}], got {stop_after!r}")
+        raise ConfigError(f"seed must be an int >= 0, got {seed!r}")
+    if stop_after is not None and (not isinstance(stop_after, int) or isinstance(stop_after, bool)
+                                   or not 1 <= stop_after <= recipe.epochs):
+        raise ConfigError(f"stop_after must be an epoch count in [1, {recipe.epochs}], got {stop_after!r}")
     if not (isinstance(compile, bool) or isinstance(compile, str)):
-        raise TypeError(f"compile must be a bool or a torch.compile backend name, got {compile!r}")
-    if not isinstance(eval_batch_size, int) or eval_batch_size < 1:
-        raise ValueError(f"eval_batch_size must be a positive int, got {eval_batch_size!r}")
+        raise ConfigTypeError(f"compile must be a bool or a torch.compile backend name, got {compile!r}")
+    if not isinstance(eval_batch_size, int) or isinstance(eval_batch_size, bool) or eval_batch_size < 1:
+        raise ConfigError(f"eval_batch_size must be a positive int, got {eval_batch_size!r}")
+    for name, flag in (("resume", resume), ("bf16", bf16), ("channels_last", channels_last),
+                       ("resident", resident), ("progress", progress)):
+        if not isinstance(flag, bool):
+            raise ConfigTypeError(f"{name} must be True or False, got {flag!r}")
+    if meta is not None and not isinstance(meta, dict):
+        raise ConfigTypeError(f"meta must be a dict of facts about the run, got {type(meta).__name__}")
+    if out is not None and not isinstance(out, (str, Path)):
+        raise ConfigTypeError(f"out must be a directory path (str or Path), got {type(out).__name__}")
+    check_fits(model, data)
     lock = run_lock(out) if out is not None and _main_process() else contextlib.nullcontext()
     with lock:
         if recipe.levels > 1:   # coarse-to-fine or grow-depth: a chain of plain runs, one per level
@@ -140,6 +151,43 @@ def _train_one(model, data, recipe, *, out, resume, seed, device, bf16, channels
         return run.fit(stop_after or recipe.epochs, t_start)
     finally:
         ctx.teardown()
+
+
+def check_fits(model: nn.Module, data: Splits) -> None:
+    """Refuse, before any training, data the model cannot learn: an empty split, images
+    whose channels the model does not take, or a class count that is not its output width.
+    One test image goes through the model in eval mode, without gradients (nothing in the
+    model changes).
+
+    >>> from numnet.data import load
+    >>> data = load("synthetic", train_size=8, test_size=4)   # 3 channels, 4 classes
+    >>> check_fits(torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 16 * 16, 10)), data)
+    Traceback (most recent call last):
+    ...
+    numnet.errors.ConfigError: the model gives 10 outputs per image but synthetic has 4 classes (build it with num_classes=4)
+    """
+    for split in ("train", "test"):
+        if len(getattr(data, split)) == 0:
+            raise ConfigError(f"the {split} set of {data.name} is empty; training needs images in train and test")
+    shape = tuple(data.test.images.shape[1:])
+    param = next(model.parameters(), None)
+    image = data.test.images[:1].float().div(255).to(param.device if param is not None else "cpu")
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            out = model(image)
+    except RuntimeError as e:
+        raise ConfigError(f"the model does not take the images of {data.name}, {shape} with {data.in_channels} "
+                          f"channel(s) (build it with in_channels={data.in_channels}); torch says: "
+                          f"{str(e).splitlines()[0]}") from e
+    finally:
+        model.train(was_training)
+    if not isinstance(out, torch.Tensor) or out.shape != (1, data.num_classes):
+        got = f"{out.shape[1] if out.ndim == 2 else tuple(out.shape[1:])}" if isinstance(out, torch.Tensor) \
+            else type(out).__name__
+        raise ConfigError(f"the model gives {got} outputs per image but {data.name} has {data.num_classes} classes "
+                          f"(build it with num_classes={data.num_classes})")
 
 
 def _fingerprint(config: dict) -> dict:
