@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from numnet.cli import add_data_options, device, integer, out_dir, user_errors
 

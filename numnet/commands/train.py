@@ -109,9 +109,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help="torch.compile the model (optionally with a backend name)")
     f.add_argument("--host-data", action="store_true", help="keep the data in host memory instead of on the device")
     f.add_argument("--no-progress", action="store_true", help="no progress bar")
-    # a flag left out reads None, so that --resume can tell it from one given with its default value
-    flags = DEFINING + RECIPE_FLAGS
-    parser.set_defaults(_defaults={k: parser.get_default(k) for k in flags}, **{k: None for k in flags})
+    # --resume tells a flag the user gave (even with its default value) from one left out
+    _record_given(parser, DEFINING + RECIPE_FLAGS)
+
+
+def _record_given(parser, dests) -> None:
+    """Make the options ``dests`` note in ``namespace._given`` that they were given."""
+    parser.set_defaults(_given=frozenset())
+    for action in parser._actions:
+        if action.dest in dests:
+            base = type(action)
+
+            class Given(base):
+                def __call__(self, parser, namespace, values, option_string=None):
+                    namespace._given = getattr(namespace, "_given", frozenset()) | {self.dest}
+                    super().__call__(parser, namespace, values, option_string)
+
+            action.__class__ = Given
 
 
 def _settle(args) -> tuple:
@@ -120,10 +134,7 @@ def _settle(args) -> tuple:
     from numnet.train import Recipe
     from numnet.train.config import describe, differences
 
-    given = {k: getattr(args, k) for k in DEFINING + RECIPE_FLAGS if getattr(args, k) is not None}
-    for k, v in args._defaults.items():
-        if getattr(args, k) is None:
-            setattr(args, k, v)
+    given = {k: getattr(args, k) for k in args._given}
     out = Path(args.out or f"runs/{args.net}{args.depth}-{args.data}-s{args.seed}")
     stored = read_json(out / "config.json") if args.resume and (out / "config.json").is_file() else None
     if stored is None:
