@@ -289,7 +289,7 @@ def add_data_options(parser, *, limit: bool = True, val_split: bool = True, what
     d.add_argument("--data", type=choice(names, "data set"), default=DEFAULT_DATA, metavar="NAME",
                    help=f"data set for the {what}: {', '.join(names)} (default: %(default)s)")
     add_option(d, "--data-dir", aliases=("--data-root",), metavar="DIR", default=None,
-               help="folder (or CIFAR .tar.gz) holding the official files (default: $NUMNET_DATA, "
+               help="folder (or the CIFAR / STL-10 .tar.gz) holding the official files (default: $NUMNET_DATA, "
                     "~/.cache/numnet, then system folders such as /usr/share/datasets/fashion-mnist)")
     d.add_argument("--download", action="store_true", help="download missing files from the official address")
     if limit:

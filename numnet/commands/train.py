@@ -55,10 +55,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                             "forward) (default: 0, off)")
     d = add_data_options(parser)
     d.add_argument("--split-seed", type=integer(0), default=0, help="seed of the validation split (default: 0)")
+    d.add_argument("--fold", type=integer(0), metavar="K",
+                   help="train on predefined training fold K only (stl10: folds 0-9 of 1,000 images each, "
+                        "the standard STL-10 protocol) (default: all training images)")
     t = parser.add_argument_group("training")
     t.add_argument("--recipe", type=choice(RECIPES, "recipe"), metavar="NAME",
                    help=f"training recipe: {', '.join(RECIPES)} (default: the paper's for the data set: "
-                        "paper-cifar100 for CIFAR-100, else paper-cifar10)")
+                        "paper-cifar100 for CIFAR-100, chang2018-stl10 for STL-10, else paper-cifar10)")
     t.add_argument("--epochs", type=integer(1), help="run the recipe over this many epochs, milestones scaled to match")
     t.add_argument("--batch-size", type=integer(1), metavar="N", help="global batch size (default: the recipe's, 128)")
     t.add_argument("--lr", type=number(0), help="initial learning rate (default: the recipe's, 0.1)")
@@ -151,13 +154,15 @@ def _epoch_line(record: dict, epochs: int) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from numnet import data, nets
-    from numnet.data.sets import channels_and_classes
+    from numnet.data.sets import channels_and_classes, check_fold
     from numnet.data.sources import get_source, locate
 
     # everything the user set is checked before the data is read: where the files are
     # (the hint to install a missing set comes first), the recipe, then the network itself
     if args.data != "synthetic" and not args.download:
         locate(get_source(args.data), args.data_dir)
+    with user_errors("--fold"):
+        check_fold(args.data, args.fold)
     options = _net_options(args)
     with user_errors("recipe"):
         recipe = _recipe(args)
@@ -176,7 +181,7 @@ def run(args: argparse.Namespace) -> int:
               f"{scheme.name} ({', '.join(sorted(map(str, scheme.free_symbols)))} free): every stage is too "
               f"short for a step after the start-up block(s); choose a larger depth", file=sys.stderr)
     splits = data.load(args.data, root=args.data_dir, download=args.download,
-                       val_split=args.val_split, split_seed=args.split_seed)
+                       val_split=args.val_split, split_seed=args.split_seed, fold=args.fold)
     if args.limit_train is not None:
         splits = splits.limit_train(args.limit_train)
     out = args.out or f"runs/{args.net}{args.depth}-{args.data}-s{args.seed}"
