@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 import os
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -132,13 +133,18 @@ def load_unlabeled(name: str | Source = "stl10", *, root: str | os.PathLike | No
     return torch.from_numpy(np.ascontiguousarray(images))
 
 
-def channels_and_classes(name: str | Source) -> tuple[int, int]:
+def channels_and_classes(name: str | Source, root: str | os.PathLike | None = None) -> tuple[int, int]:
     """``(in_channels, num_classes)`` of a data set, known without reading it (so a
-    network can be built and checked before the data is loaded).
+    network can be built and checked before the data is loaded); an image folder
+    (``imagenet``) counts the class folders of ``root/train``.
 
     >>> channels_and_classes("fashion_mnist"), channels_and_classes("cifar100_coarse"), channels_and_classes("synthetic")
     ((1, 10), (3, 20), (3, 4))
     """
+    if name == "imagenet":
+        from numnet.data.imagefolder import class_folders
+
+        return 3, len(class_folders(_folder_root(root) / "train"))
     if name == "synthetic":
         params = inspect.signature(synthetic).parameters
         return params["channels"].default, params["num_classes"].default
@@ -151,7 +157,9 @@ def load(name: str | Source, *, root: str | os.PathLike | None = None, download:
          **options) -> Splits:
     """Load a data set by name: ``cifar10``, ``cifar100``, ``cifar100_coarse``
     (the 20 superclasses), ``fashion_mnist``, ``stl10`` (labelled images only; see
-    :func:`load_unlabeled`), or ``synthetic``.
+    :func:`load_unlabeled`), ``synthetic``, or ``imagenet``: the folder ``root`` in the
+    ImageNet layout, streamed (:func:`~numnet.data.imagefolder.load_image_folder`, which
+    takes the ``options``; the result is a :class:`~numnet.data.imagefolder.FolderSplits`).
 
     ``root`` is a directory holding the files (or the CIFAR ``.tar.gz`` itself); without
     it the loader searches ``$NUMNET_DATA``, ``~/.cache/numnet`` and system directories
@@ -172,6 +180,15 @@ def load(name: str | Source, *, root: str | os.PathLike | None = None, download:
     """
     if name == "synthetic" and fold is None:
         return synthetic(val_split=val_split, split_seed=split_seed, **options)
+    if name == "imagenet":
+        from numnet.data.imagefolder import load_image_folder
+
+        for option, value, default in (("download", download, False), ("val_split", val_split, 0),
+                                       ("fold", fold, None)):
+            if value != default:
+                raise ConfigError(f"an image folder (imagenet) takes no {option}={value!r}: it is read as it lies, "
+                                  f"its own val/ folder is the evaluation set")
+        return load_image_folder(_folder_root(root), **options)
     if options:
         raise ConfigTypeError(f"unexpected options {sorted(options)} for {name!r} (only 'synthetic' takes options)")
     source = get_source(name) if isinstance(name, str) and name != "synthetic" else name
@@ -191,6 +208,13 @@ def load(name: str | Source, *, root: str | os.PathLike | None = None, download:
                               val_split=val_split, split_seed=split_seed)
 
 
+def _folder_root(root):
+    if root is None:
+        raise ConfigError("imagenet is read from a folder: pass root= (--data-dir), the folder holding train/ and "
+                          "val/ with one sub-folder of images per class")
+    return Path(root)
+
+
 def check_fold(source: Source | str, fold: int | None) -> None:
     """Refuse a ``fold`` the data set does not have (``None``, no fold, always passes).
 
@@ -207,7 +231,7 @@ def check_fold(source: Source | str, fold: int | None) -> None:
     """
     if fold is None:
         return
-    source = get_source(source) if isinstance(source, str) and source != "synthetic" else source
+    source = SOURCES.get(source, source) if isinstance(source, str) else source
     name = getattr(source, "name", source)
     if getattr(source, "folds", None) is None:
         having = [s.name for s in SOURCES.values() if s.folds]

@@ -213,8 +213,9 @@ SOURCES: dict[str, Source] = {
 }
 
 
-# every name numnet.data.load accepts: the sources read from files, and the toy task
-NAMES = (*SOURCES, "synthetic")
+# every name numnet.data.load accepts: the sources read from files, the toy task, and a
+# folder of class folders in the ImageNet layout (numnet.data.imagefolder)
+NAMES = (*SOURCES, "synthetic", "imagenet")
 
 
 def get_source(name: str) -> Source:

@@ -193,11 +193,16 @@ RECIPES: dict[str, Recipe] = {
         Recipe("paper-cifar100", epochs=300, milestones=(150, 225)),
         Recipe("quick", epochs=10, milestones=(5, 8)),
         chang2018_stl10(),
+        # He et al. (2016, sec. 3.4) on ImageNet: SGD 0.9, wd 1e-4, batch 256, lr 0.1 divided by 10
+        # "when the error plateaus"; as a pure function of the epoch, /10 at 30 and 60 of 90 epochs
+        # (torchvision's reference recipe). The random resized crop and flip belong to the image folder.
+        Recipe("paper-imagenet", epochs=90, batch_size=256, milestones=(30, 60), pad=0, flip=True),
     )
 }
 
 # The paper recipe each data set trains with unless told otherwise (a fold "<set>-fold<k>" as its set).
-_DEFAULTS = {"cifar100": "paper-cifar100", "cifar100_coarse": "paper-cifar100", "stl10": "chang2018-stl10"}
+_DEFAULTS = {"cifar100": "paper-cifar100", "cifar100_coarse": "paper-cifar100", "stl10": "chang2018-stl10",
+             "imagenet": "paper-imagenet"}
 
 
 def get_recipe(name: "str | Recipe") -> Recipe:
@@ -208,7 +213,7 @@ def get_recipe(name: "str | Recipe") -> Recipe:
     >>> get_recipe("fast")
     Traceback (most recent call last):
     ...
-    ValueError: unknown recipe 'fast'; choose one of paper-cifar10, paper-cifar100, quick, chang2018-stl10
+    ValueError: unknown recipe 'fast'; choose one of paper-cifar10, paper-cifar100, quick, chang2018-stl10, paper-imagenet
     """
     if isinstance(name, Recipe):
         return name
@@ -219,7 +224,8 @@ def get_recipe(name: "str | Recipe") -> Recipe:
 
 def default_recipe(data_name: str) -> Recipe:
     """The paper recipe for a data set: CIFAR-100 trains 300 epochs, STL-10 (and each of
-    its folds) Chang et al.'s recipe, everything else the CIFAR-10 one (160 epochs).
+    its folds) Chang et al.'s recipe, an ImageNet folder He et al.'s ImageNet recipe,
+    everything else the CIFAR-10 one (160 epochs).
 
     >>> default_recipe("cifar100").name, default_recipe("cifar10").name, default_recipe("stl10-fold3").name
     ('paper-cifar100', 'paper-cifar10', 'chang2018-stl10')
