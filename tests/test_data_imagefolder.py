@@ -49,10 +49,13 @@ def test_classes_are_the_sorted_folder_names(folder):
     splits = data.load("imagenet", root=folder, num_workers=0)
     assert splits.classes == ("n01_cat", "n02_dog") and splits.num_classes == 2
     assert len(splits.train) == 6 and len(splits.test) == 2 and splits.val is None
-    assert splits.train.labels == (0, 0, 0, 1, 1, 1)
+    assert splits.train.labels.tolist() == [0, 0, 0, 1, 1, 1]
     assert splits.train.files[0] == "n01_cat/img0.JPEG" and splits.train.files[4] == "n02_dog/img1.png"
     assert splits.describe() == {"name": "imagenet", "train": 6, "val": 0, "test": 2, "shape": [3, 224, 224],
                                  "num_classes": 2}
+    short = splits.limit_train(2)
+    assert short.train.files.tolist() == splits.train.files[:2].tolist() and short.train.labels.tolist() == [0, 0]
+    assert len(short.test) == 2
 
 
 def test_eval_transform_resizes_the_short_side_and_crops_the_centre(tmp_path):

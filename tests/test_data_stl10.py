@@ -200,5 +200,8 @@ def test_numnet_train_on_tiny_stl10(stl, monkeypatch, capsys):
     assert result.config["data"] == {"name": "stl10-fold1", "train": FOLD, "val": 0, "test": N_TEST,
                                      "shape": [3, 96, 96], "num_classes": 10}
     capsys.readouterr()
+    assert main(["train", "--help"]) == 0
+    text = capsys.readouterr().out
+    assert all(word in text for word in ("stl10", "imagenet", "chang2018-stl10", "--fold", "--workers"))
     assert main(["train", "--data", "stl10", "--data-dir", str(root), "--fold", "10", "--out", str(root / "r2")]) == 2
     assert capsys.readouterr().err.startswith("numnet train: fold must be an int in [0, 10) for the 10 predefined")

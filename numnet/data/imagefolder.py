@@ -118,8 +118,8 @@ class ImageFolder(torch.utils.data.Dataset):
     """
 
     root: Path
-    files: tuple[str, ...]
-    labels: tuple[int, ...]
+    files: np.ndarray      # relative paths, one fixed-width str array: workers that read it copy no
+    labels: np.ndarray     # per-item refcounts (a list of 1.28M str objects would be copied page by page)
     classes: tuple[str, ...]
     train: bool = False
     flip: bool = True
@@ -151,7 +151,7 @@ class ImageFolder(torch.utils.data.Dataset):
                                       f"(looked for {', '.join(IMAGE_SUFFIXES)})")
             files += found
             labels += [label] * len(found)
-        return cls(root, tuple(files), tuple(labels), tuple(classes), **options)
+        return cls(root, np.array(files, dtype=str), np.array(labels, dtype=np.int64), classes, **options)
 
     def __len__(self) -> int:
         return len(self.files)
@@ -170,12 +170,11 @@ class ImageFolder(torch.utils.data.Dataset):
 
     def subset(self, index: torch.Tensor) -> "ImageFolder":
         """The images at ``index`` (a 1-D index tensor into the sorted listing)."""
-        index = index.tolist()
-        return dataclasses.replace(self, files=tuple(self.files[i] for i in index),
-                                   labels=tuple(self.labels[i] for i in index))
+        index = np.asarray(index, dtype=np.int64)
+        return dataclasses.replace(self, files=self.files[index], labels=self.labels[index])
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
-        image = self._decode(self.root / self.files[index])
+        image = self._decode(self.root / str(self.files[index]))
         bilinear = _pil_image().Resampling.BILINEAR
         if self.train:
             rng = np.random.default_rng([self.seed, self.epoch, index])
@@ -187,7 +186,7 @@ class ImageFolder(torch.utils.data.Dataset):
             size, (left, top, w, h) = center_box(*image.size, self.resize, self.crop)
             image = image.resize(size, bilinear).crop((left, top, left + w, top + h))
         pixels = torch.from_numpy(np.asarray(image, dtype=np.uint8).copy())
-        return pixels.permute(2, 0, 1), self.labels[index]
+        return pixels.permute(2, 0, 1), int(self.labels[index])
 
     @staticmethod
     def _decode(path: Path):
