@@ -48,7 +48,7 @@ def refused(argv, capsys) -> str:
     (["train", "--batch-size", "0"], "argument --batch-size: must be an int >= 1, got '0'"),
     (["train", "--scheme", "rk5"], "argument --scheme: unknown scheme 'rk5'; close matches: rk4, rk38 "),
     (["train", "--recipe", "paper"], "argument --recipe: unknown recipe 'paper'; close matches: paper-cifar10, "
-                                     "paper-imagenet, paper-cifar100"),
+                                     "paper-cifar100"),
     (["train", "--data", "mnist"], "argument --data: unknown data set 'mnist'; close matches: "),
     (["train", "--device", "gpu"], "argument --device: device must be 'auto', 'cpu', 'cuda', 'cuda:N'"),
     (["verify", "rk5"], "argument NAME: unknown scheme 'rk5'; close matches: rk4, rk38"),

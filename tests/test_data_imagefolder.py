@@ -155,7 +155,7 @@ def test_numnet_train_on_a_tiny_image_folder(folder, capsys):
                  "--out", str(out)]) == 0
     result = TrainResult.load(out / "result.json")
     assert result.finished and result.epochs_done == 1 and result.history[0]["images"] == 6
-    assert result.config["recipe"]["name"] == "paper-imagenet" and result.config["data"]["test"] == 2
+    assert result.config["recipe"]["name"] == "torchvision-imagenet" and result.config["data"]["test"] == 2
     assert 0 <= result.final_test_acc <= 1
     capsys.readouterr()
     assert main(["train", "--data", "imagenet", "--data-dir", str(folder), "--recipe", "quick", "--epochs", "1",

@@ -64,8 +64,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     t = parser.add_argument_group("training")
     t.add_argument("--recipe", type=choice(RECIPES, "recipe"), metavar="NAME",
                    help=f"training recipe: {', '.join(RECIPES)} (default: the paper's for the data set: "
-                        "paper-cifar100 for CIFAR-100, chang2018-stl10 for STL-10, paper-imagenet for imagenet, "
-                        "else paper-cifar10)")
+                        "paper-cifar100 for CIFAR-100, chang2018-stl10 for STL-10, torchvision-imagenet for "
+                        "imagenet, else paper-cifar10)")
     t.add_argument("--epochs", type=integer(1), help="run the recipe over this many epochs, milestones scaled to match")
     t.add_argument("--batch-size", type=integer(1), metavar="N", help="global batch size (default: the recipe's, 128)")
     t.add_argument("--lr", type=number(0), help="initial learning rate (default: the recipe's, 0.1)")

@@ -11,9 +11,10 @@ its share). The layout::
     root/train/<class>/*.JPEG      root/val/<class>/*.JPEG
 
 Training transform: random resized crop to 224 (area 8%-100% of the image, aspect ratio
-3/4-4/3) and a horizontal flip with probability 1/2; evaluation: the shorter side resized
-to 256, the centre 224x224 cropped (as in He et al., 2016, and torchvision's reference
-recipe). Each image's crop and flip are a pure function of ``(seed, epoch, index)``, so
+3/4-4/3; Szegedy et al., 2015) and a horizontal flip with probability 1/2; evaluation:
+the shorter side resized to 256, the centre 224x224 cropped (single-crop evaluation).
+Both are torchvision's reference ResNet recipe (bilinear resampling), not He et al.'s
+(2016) scale augmentation and 10-crop testing. Each image's crop and flip are a pure function of ``(seed, epoch, index)``, so
 an epoch replays exactly whichever worker decodes it.
 """
 
@@ -242,7 +243,7 @@ class FolderSplits(SplitsBase):
         if recipe.pad:
             raise ConfigError(f"recipe {recipe.name!r} pads and crops (pad={recipe.pad}), the augmentation of the "
                               f"in-memory sets; an image folder trains with the random resized crop: use a recipe "
-                              f"with pad=0 (paper-imagenet)")
+                              f"with pad=0 (torchvision-imagenet)")
         share = dict(device=device, channels_last=channels_last, rank=rank, world_size=world_size,
                      num_workers=self.num_workers, mean=self.mean, std=self.std)
         train = dataclasses.replace(self.train, train=True, flip=recipe.flip, seed=seed)

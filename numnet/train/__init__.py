@@ -3,7 +3,7 @@
 - :func:`train` — ``train(model, data, recipe)`` → :class:`TrainResult`; checkpoints,
   ``resume=True``, metrics as JSON lines, DDP under ``torchrun``.
 - :class:`Recipe`, :data:`RECIPES`, :func:`get_recipe` — recipes as data
-  (``paper-cifar10``, ``paper-cifar100``, ``quick``, ``chang2018-stl10``, ``paper-imagenet``).
+  (``paper-cifar10``, ``paper-cifar100``, ``quick``, ``chang2018-stl10``, ``torchvision-imagenet``).
 - :func:`evaluate` — loss and accuracy of a model over a loader.
 - multilevel recipes (``Recipe(coarse_to_fine=n)`` or ``grow_depth=g``) train through
   several resolutions or depths, one durable run per level (:mod:`numnet.train.multilevel`).
