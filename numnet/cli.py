@@ -275,22 +275,26 @@ def add_option(group, *flags: str, aliases: tuple = (), **kwargs):
     return action
 
 
-def _data_names():
+def _data_names(folders: bool):
     from numnet.data.sources import NAMES
 
-    return NAMES
+    return NAMES if folders else tuple(n for n in NAMES if n != "imagenet")
 
 
-def add_data_options(parser, *, limit: bool = True, val_split: bool = True, what: str = "training"):
+def add_data_options(parser, *, limit: bool = True, val_split: bool = True, what: str = "training",
+                     folders: bool = False):
     """The data options every command that loads data shares, under one spelling:
     ``--data`` (default :data:`DEFAULT_DATA`), ``--data-dir``, ``--download``,
-    ``--limit-train`` and ``--val-split``; returns the argument group."""
-    names = _data_names()
+    ``--limit-train`` and ``--val-split``; returns the argument group. ``folders``: the
+    command also trains on a streamed image folder (``imagenet``), not only on sets held
+    in memory."""
+    names = _data_names(folders)
     d = parser.add_argument_group("data")
     d.add_argument("--data", type=choice(names, "data set"), default=DEFAULT_DATA, metavar="NAME",
                    help=f"data set for the {what}: {', '.join(names)} (default: %(default)s)")
     add_option(d, "--data-dir", aliases=("--data-root",), metavar="DIR", default=None,
-               help="folder (or CIFAR .tar.gz) holding the official files (default: $NUMNET_DATA, "
+               help="folder (or the CIFAR / STL-10 .tar.gz) holding the official files, or for imagenet the folder "
+                    "with train/ and val/ class folders (default: $NUMNET_DATA, "
                     "~/.cache/numnet, then system folders such as /usr/share/datasets/fashion-mnist)")
     d.add_argument("--download", action="store_true", help="download missing files from the official address")
     if limit:

@@ -66,12 +66,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help=f"for {', '.join(STAGE_NETS)}: store only the state every N steps start from and "
                             "recompute those steps in the backward pass (exact; less memory, one extra "
                             "forward) (default: 0, off)")
-    d = add_data_options(parser)
+    d = add_data_options(parser, folders=True)
     d.add_argument("--split-seed", type=integer(0), default=0, help="seed of the validation split (default: 0)")
+    d.add_argument("--workers", type=integer(0), default=8, metavar="N",
+                   help="DataLoader worker processes decoding the images of --data imagenet (a folder DIR/train, "
+                        "DIR/val of class folders) per rank (default: 8; 0: in the training process)")
+    d.add_argument("--fold", type=integer(0), metavar="K",
+                   help="train on predefined training fold K only (stl10: folds 0-9 of 1,000 images each, "
+                        "the standard STL-10 protocol) (default: all training images)")
     t = parser.add_argument_group("training")
     t.add_argument("--recipe", type=choice(RECIPES, "recipe"), metavar="NAME",
                    help=f"training recipe: {', '.join(RECIPES)} (default: the paper's for the data set: "
-                        "paper-cifar100 for CIFAR-100, else paper-cifar10)")
+                        "paper-cifar100 for CIFAR-100, chang2018-stl10 for STL-10, torchvision-imagenet for "
+                        "imagenet, else paper-cifar10)")
     t.add_argument("--epochs", type=integer(1), help="run the recipe over this many epochs, milestones scaled to match")
     t.add_argument("--batch-size", type=integer(1), metavar="N", help="global batch size (default: the recipe's, 128)")
     t.add_argument("--lr", type=number(0), help="initial learning rate (default: the recipe's, 0.1)")
@@ -213,7 +220,7 @@ def _epoch_line(record: dict, epochs: int) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from numnet import data, nets
-    from numnet.data.sets import channels_and_classes
+    from numnet.data.sets import channels_and_classes, check_fold
     from numnet.data.sources import get_source, locate
 
     # the run's settings: the flags, or for --resume the run's own config.json
@@ -223,15 +230,17 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(error)
     # everything the user set is checked before the data is read: where the files are
     # (the hint to install a missing set comes first), the recipe, then the network itself
-    if args.data != "synthetic" and not args.download:
+    if args.data not in ("synthetic", "imagenet") and not args.download:
         locate(get_source(args.data), args.data_dir)
+    with user_errors("--fold"):
+        check_fold(args.data, args.fold)
     options = _net_options(args)
     import torch
 
     from numnet.train import train
     from numnet.train.lock import RunLocked
 
-    in_channels, num_classes = channels_and_classes(args.data)
+    in_channels, num_classes = channels_and_classes(args.data, args.data_dir)
     torch.manual_seed(args.seed)
     with user_errors(f"--net {args.net} --depth {args.depth}"):  # the builders name the bad value
         model = nets.build(args.net, args.depth, num_classes=num_classes, in_channels=in_channels, **options)
@@ -241,8 +250,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"numnet train: warning: --net {args.net} --depth {args.depth} learns no coefficient of its scheme "
               f"{scheme.name} ({', '.join(sorted(map(str, scheme.free_symbols)))} free): every stage is too "
               f"short for a step after the start-up block(s); choose a larger depth", file=sys.stderr)
+    folder = {"num_workers": args.workers} if args.data == "imagenet" else {}
     splits = data.load(args.data, root=args.data_dir, download=args.download,
-                       val_split=args.val_split, split_seed=args.split_seed)
+                       val_split=args.val_split, split_seed=args.split_seed, fold=args.fold, **folder)
     if args.limit_train is not None:
         splits = splits.limit_train(args.limit_train)
     try:

@@ -17,7 +17,7 @@ import torch
 
 from numnet.errors import ConfigError, ConfigTypeError
 
-__all__ = ["Dataset", "Splits", "channel_stats"]
+__all__ = ["Dataset", "Splits", "SplitsBase", "channel_stats"]
 
 
 def channel_stats(images: torch.Tensor) -> tuple[tuple[float, ...], tuple[float, ...]]:
@@ -122,8 +122,43 @@ class Dataset:
         return dataclasses.replace(self, images=self.images[index], labels=self.labels[index])
 
 
+class SplitsBase:
+    """What the splits of a task answer, whether held in memory (:class:`Splits`) or
+    streamed from an image folder (:class:`~numnet.data.imagefolder.FolderSplits`): a
+    subclass has ``train``, ``val`` (or ``None``) and ``test`` sets (each with ``classes``,
+    ``len`` and ``subset(index)``), a ``name``, ``in_channels`` and ``image_size``."""
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        return self.train.classes
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+    def limit_train(self, n: int):
+        """The same splits with only the first ``n`` training images (for smoke runs).
+
+        Validation and test sets and the normalisation are unchanged.
+        """
+        if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= len(self.train):
+            raise ConfigError(f"limit_train must be an int in [1, {len(self.train)}], got {n!r}")
+        return dataclasses.replace(self, train=self.train.subset(torch.arange(n)))
+
+    def describe(self) -> dict:
+        """Name, sizes and shape, as plain data (recorded with every training run)."""
+        return {
+            "name": self.name,
+            "train": len(self.train),
+            "val": len(self.val) if self.val is not None else 0,
+            "test": len(self.test),
+            "shape": [self.in_channels, *self.image_size],
+            "num_classes": self.num_classes,
+        }
+
+
 @dataclass(frozen=True, eq=False)
-class Splits:
+class Splits(SplitsBase):
     """The train, validation (or ``None``) and test sets of one task.
 
     Build one with :func:`numnet.data.load`, or from arrays with :meth:`from_arrays`.
@@ -180,14 +215,6 @@ class Splits:
         return self.train.name
 
     @property
-    def classes(self) -> tuple[str, ...]:
-        return self.train.classes
-
-    @property
-    def num_classes(self) -> int:
-        return self.train.num_classes
-
-    @property
     def in_channels(self) -> int:
         return self.train.in_channels
 
@@ -195,25 +222,30 @@ class Splits:
     def image_size(self) -> tuple[int, int]:
         return self.train.image_size
 
-    def limit_train(self, n: int) -> "Splits":
-        """The same splits with only the first ``n`` training images (for smoke runs).
+    def example(self) -> torch.Tensor:
+        """One test image ``(1, C, H, W)`` uint8 (to check a model fits)."""
+        return self.test.images[:1]
 
-        Validation and test sets and the normalisation are unchanged.
+    def loaders(self, recipe, *, seed: int, eval_batch_size: int, device, resident: bool = True,
+                channels_last: bool = False, rank: int = 0, world_size: int = 1):
+        """The training :class:`~numnet.data.loader.Loader` of ``recipe`` (shuffled, its
+        pad-crop-flip augmentation) and the evaluation loaders ``{"val": ..., "test": ...}``.
+
+        >>> from numnet.data import load
+        >>> from numnet.train import get_recipe
+        >>> train, evals = load("synthetic", train_size=10, test_size=4).loaders(
+        ...     get_recipe("quick"), seed=0, eval_batch_size=2, device="cpu")
+        >>> train.pad, train.flip, len(train), sorted(evals), len(evals["test"])
+        (4, True, 1, ['test'], 2)
         """
-        if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= len(self.train):
-            raise ConfigError(f"limit_train must be an int in [1, {len(self.train)}], got {n!r}")
-        return dataclasses.replace(self, train=self.train.subset(torch.arange(n)))
+        from numnet.data.loader import Loader
 
-    def describe(self) -> dict:
-        """Name, sizes and shape, as plain data (recorded with every training run)."""
-        return {
-            "name": self.name,
-            "train": len(self.train),
-            "val": len(self.val) if self.val is not None else 0,
-            "test": len(self.test),
-            "shape": [self.in_channels, *self.image_size],
-            "num_classes": self.num_classes,
-        }
+        share = dict(device=device, resident=resident, channels_last=channels_last, rank=rank, world_size=world_size)
+        train = Loader(self.train, recipe.batch_size, shuffle=True, pad=recipe.pad, flip=recipe.flip, seed=seed,
+                       **share)
+        evals = {name: Loader(ds, eval_batch_size, **share)
+                 for name, ds in (("val", self.val), ("test", self.test)) if ds is not None}
+        return train, evals
 
 
 def _validation_count(val_split: int | float, n: int) -> int:

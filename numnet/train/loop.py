@@ -30,6 +30,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from numnet.data import Loader, Splits
+from numnet.data.dataset import SplitsBase
 from numnet.errors import ConfigError, ConfigTypeError
 from numnet.fileio import append_jsonl, atomic_write, write_json
 from numnet.train import checkpoint
@@ -44,7 +45,7 @@ __all__ = ["train", "evaluate", "check_fits"]
 CHECKPOINT, BEST, METRICS, RESULT, CONFIG = "checkpoint.pt", "best.pt", "metrics.jsonl", "result.json", "config.json"
 
 
-def train(model: nn.Module, data: Splits, recipe: str | Recipe | None = None, *,
+def train(model: nn.Module, data: SplitsBase, recipe: str | Recipe | None = None, *,
           out: str | Path | None = None, resume: bool = False, seed: int = 0,
           device: str | torch.device | None = None, bf16: bool = False,
           channels_last: bool = False, compile: bool | str = False, resident: bool = True,
@@ -84,8 +85,9 @@ def train(model: nn.Module, data: Splits, recipe: str | Recipe | None = None, *,
     t_start = time.perf_counter()
     if not isinstance(model, nn.Module):
         raise ConfigTypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    if not isinstance(data, Splits):
-        raise ConfigTypeError(f"data must be numnet.data.Splits (from numnet.data.load), got {type(data).__name__}")
+    if not isinstance(data, SplitsBase):
+        raise ConfigTypeError(f"data must be numnet.data.Splits (from numnet.data.load) or an image folder's "
+                              f"FolderSplits (numnet.data.load_image_folder), got {type(data).__name__}")
     recipe = default_recipe(data.name) if recipe is None else get_recipe(recipe)
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise ConfigError(f"seed must be an int >= 0, got {seed!r}")
@@ -105,6 +107,8 @@ def train(model: nn.Module, data: Splits, recipe: str | Recipe | None = None, *,
     if out is not None and not isinstance(out, (str, Path)):
         raise ConfigTypeError(f"out must be a directory path (str or Path), got {type(out).__name__}")
     check_fits(model, data)
+    if recipe.levels > 1 and not isinstance(data, Splits):
+        raise ConfigError(f"multilevel recipes restrict in-memory images; {data.name} streams from an image folder")
     lock = run_lock(out) if out is not None and _main_process() else contextlib.nullcontext()
     with lock:
         if recipe.levels > 1:   # coarse-to-fine or grow-depth: a chain of plain runs, one per level
@@ -169,9 +173,10 @@ def check_fits(model: nn.Module, data: Splits) -> None:
     for split in ("train", "test"):
         if len(getattr(data, split)) == 0:
             raise ConfigError(f"the {split} set of {data.name} is empty; training needs images in train and test")
-    shape = tuple(data.test.images.shape[1:])
+    example = data.example()
+    shape = tuple(example.shape[1:])
     param = next(model.parameters(), None)
-    image = data.test.images[:1].float().div(255).to(param.device if param is not None else "cpu")
+    image = example.float().div(255).to(param.device if param is not None else "cpu")
     was_training = model.training
     model.eval()
     try:
@@ -298,12 +303,9 @@ class _Run:
         self.net = compiler(net)
         # evaluation needs no gradient synchronisation: each rank runs the plain model on its share
         self.eval_net = compiler(self.model) if net is not self.model else self.net
-        share = dict(device=device, resident=resident, channels_last=channels_last,
-                     rank=ctx.rank, world_size=ctx.world_size)
-        self.train_loader = Loader(data.train, recipe.batch_size, shuffle=True, pad=recipe.pad,
-                                   flip=recipe.flip, seed=seed, **share)
-        self.eval_loaders = {name: Loader(ds, eval_batch_size, **share)
-                             for name, ds in (("val", data.val), ("test", data.test)) if ds is not None}
+        self.train_loader, self.eval_loaders = data.loaders(
+            recipe, seed=seed, eval_batch_size=eval_batch_size, device=device, resident=resident,
+            channels_last=channels_last, rank=ctx.rank, world_size=ctx.world_size)
         self.history: list[dict] = []
         self.epoch, self.batch = 0, 0            # the next batch to run
         self.partial = {"loss": 0.0, "correct": 0.0, "seen": 0.0, "time": 0.0}  # of an interrupted epoch
