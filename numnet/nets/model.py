@@ -130,8 +130,32 @@ class ResidualNet(nn.Module):
         return [None if module is None else h for module, h in self._branches()]
 
     def coefficient_parameters(self):
-        """The learnable scheme coefficients (e.g. to exempt them from weight decay)."""
+        """The learnable scheme coefficients (the training loop gives them their own
+        weight decay: :meth:`coefficient_decay`)."""
+        for _, _, p in self._coefficients():
+            yield p
+
+    def _coefficients(self):
         for stage in self.stages:
             coef = getattr(stage, "coef", None)
             if coef is not None:
-                yield from coef.values()
+                for name, p in coef.items():
+                    yield stage.scheme, name, p
+
+    def coefficient_decay(self, mode: str) -> list:
+        """Per learnable coefficient vector, ``(parameter, center)``: the value weight
+        decay pulls it toward under ``mode`` (see
+        :data:`~numnet.nets.coefficients.COEFFICIENT_DECAY`), a float, or None for no decay.
+
+        >>> from numnet import nets
+        >>> net = nets.lm_resnet(14, widths=(4, 4, 4))
+        >>> [c for _, c in net.coefficient_decay("official")], [c for _, c in net.coefficient_decay("none")]
+        ([1.0, 1.0, 1.0], [None, None, None])
+        """
+        from .coefficients import decay_centers
+
+        out = []
+        for scheme, name, p in self._coefficients():
+            c = decay_centers(scheme, mode)[name]
+            out.append((p, None if c is None else float(c)))
+        return out

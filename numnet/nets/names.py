@@ -9,3 +9,11 @@ REVERSIBLE_NETS = ("hamiltonian", "midpoint_net", "leapfrog_net", "revnet")  # n
 NETS = ("resnet", "lm_resnet", "adams_net", "scheme_net", "ode_net") + REVERSIBLE_NETS
 SCHEME_NETS = ("scheme_net", "ode_net")  # nets whose scheme is chosen by the caller
 STAGE_NETS = ("resnet", "lm_resnet", "adams_net", "scheme_net")  # SchemeStage nets (checkpoint=n)
+
+COEFFICIENT_DECAY = ("official", "none", "toward-scheme", "zero")
+"""How weight decay treats a learnable scheme coefficient c (a recipe field; the centers
+are :func:`numnet.nets.coefficients.decay_centers`): ``"official"`` as the authors' code
+stores and decays it (LM-ResNet: 1 − k decayed to 0, so k → 1), ``"none"`` not at all,
+``"toward-scheme"`` toward the values that give the scheme its highest order (LM-ResNet:
+k = 0; learnable Adams: the Adams–Bashforth weights), ``"zero"`` toward c = 0 (plain
+decay of the coefficient as numnet stores it)."""

@@ -32,7 +32,7 @@ COLUMNS = (
     ("arch", "net"), ("scheme", "scheme"), ("depth", "depth"), ("parameters", "params"),
     ("order", "order"), ("error_constant", "error const."), ("zero_stable", "zero-stable"),
     ("stability_interval", "stability interval"), ("learned", "learned coefficients"),
-    ("test_error", "test error (%)"), ("runs", "runs"),
+    ("coefficient_decay", "coef. decay"), ("test_error", "test error (%)"), ("runs", "runs"),
 )
 """(key, Markdown header) of the table's columns, in order."""
 
@@ -143,6 +143,18 @@ def coefficient_stats(runs_coefficients) -> dict:
             for s, v in sorted(by.items())}
 
 
+def coefficient_decay(records) -> str:
+    """How the runs' recipes decayed learnable coefficients (``Recipe.coefficient_decay``);
+    records from before the field existed decayed k itself toward 0 (``"zero"``).
+
+    >>> coefficient_decay([{"recipe": {"coefficient_decay": "official"}}, {"recipe": {}}])
+    'official, zero (recorded before the field)'
+    """
+    seen = sorted({(rec.get("recipe") or {}).get("coefficient_decay", "zero (recorded before the field)")
+                   for rec in records})
+    return ", ".join(seen)
+
+
 # -- the table ----------------------------------------------------------------------------------
 def summarise(records) -> list:
     """One row per (arch, depth) from run records (see :mod:`numnet.study.runner`)."""
@@ -168,6 +180,7 @@ def summarise(records) -> list:
             "learned": "; ".join(f"{s}: {_g(v['mean'])} ± {_g(v['std'])} [{_g(v['min'])}, {_g(v['max'])}]"
                                  for s, v in stats.items()),
             "learned_stats": stats,
+            "coefficient_decay": coefficient_decay(recs) if scheme.free_symbols else "",
             "test_error_mean": float(np.mean(errors)),
             "test_error_std": float(np.std(errors, ddof=1)) if len(errors) > 1 else None,
             "runs": len(recs),
@@ -193,7 +206,7 @@ def markdown(rows) -> str:
     """The table as GitHub Markdown.
 
     >>> print(markdown([]).splitlines()[0])
-    | net | scheme | depth | params | order | error const. | zero-stable | stability interval | learned coefficients | test error (%) | runs |
+    | net | scheme | depth | params | order | error const. | zero-stable | stability interval | learned coefficients | coef. decay | test error (%) | runs |
     """
     from numnet.schemes.table import format_table
 

@@ -14,6 +14,8 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
+from numnet.nets.names import COEFFICIENT_DECAY
+
 __all__ = ["Recipe", "RECIPES", "get_recipe", "default_recipe"]
 
 
@@ -41,6 +43,12 @@ class Recipe:
     the remainder), and each level runs this recipe over its own epochs
     (:meth:`level_recipes`).
 
+    ``coefficient_decay`` says how weight decay treats learnable scheme coefficients
+    (LM-ResNet's k, a learnable Adams β; :data:`numnet.nets.names.COEFFICIENT_DECAY`):
+    ``"official"`` (default) as the authors' code does it — LM-ResNet's MResNet.py stores
+    1 − k and decays it, pulling k toward 1 —, ``"none"``, ``"toward-scheme"`` (toward the
+    highest-order values: k = 0, the Adams–Bashforth β) or ``"zero"`` (k itself toward 0).
+
     >>> r = Recipe("c2f", epochs=10, milestones=(5, 8), coarse_to_fine=2)
     >>> r.level_epochs, [lv.milestones for lv in r.level_recipes()]
     ((3, 3, 4), [(1, 2), (1, 2), (2, 3)])
@@ -62,6 +70,7 @@ class Recipe:
     level_epochs: tuple[int, ...] = ()
     transfer: str = "galerkin"
     depth_mode: str = "linear"
+    coefficient_decay: str = "official"
 
     def __post_init__(self):
         object.__setattr__(self, "milestones", tuple(self.milestones))
@@ -80,6 +89,8 @@ class Recipe:
             value = getattr(self, field)
             if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value < math.inf:
                 raise ValueError(f"{field} must be a number >= 0, got {value!r}")
+        if self.coefficient_decay not in COEFFICIENT_DECAY:
+            raise ValueError(f"coefficient_decay must be one of {COEFFICIENT_DECAY}, got {self.coefficient_decay!r}")
         if self.momentum >= 1:
             raise ValueError(f"momentum must be < 1, got {self.momentum}")
         if self.nesterov and self.momentum == 0:
