@@ -17,7 +17,7 @@ def add_arguments(p) -> None:
     size.add_argument("--quick", action="store_true",
                       help="a couple of minutes on a CPU: 4 nets of depth 20, one epoch on 2000 images")
     size.add_argument("--full", action="store_true",
-                      help="the paper grid: 7 nets x depths 20-56 x 3 seeds, 160 epochs (for GPUs)")
+                      help="the paper grid: 8 nets x depths 20-56 x 3 seeds, 160 epochs (for GPUs)")
     p.add_argument("--parts", default=None,
                    help=f"comma-separated parts among {','.join(PARTS)} (default: all; a named part that cannot "
                         f"run makes the exit status 1)")

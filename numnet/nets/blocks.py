@@ -1,7 +1,8 @@
 """Residual blocks: the vector fields f_n(u) = F(u; θ_n) a stage steps with.
 
-Every block is pre-activation (He et al., *Identity Mappings in Deep Residual
-Networks*, 2016): its forward returns only the residual branch F(u), never u + F(u) —
+Every block of :data:`BLOCKS` is pre-activation (He et al., *Identity Mappings in Deep
+Residual Networks*, 2016b); :class:`PostActBasicBlock` is the original post-activation
+block (He et al. 2016a). A block's forward returns only the residual branch F(u), never u + F(u) —
 the scheme decides how f-values are combined. The first block of a stage may change the
 shape (stride, channels); its :meth:`transition` returns (P(u), F(u)) with P the
 shortcut: a 1×1 convolution of the pre-activated input (``"projection"``, the usual
@@ -34,6 +35,17 @@ def _check_channels(**named):
             raise ValueError(f"{name} must be a positive integer, got {v!r}")
 
 
+def _shortcut(block, u, projected):
+    """P(u): u itself, the block's projection of ``projected`` (its input as the
+    projection sees it), or option A: u subsampled, zero channels appended."""
+    if not block.needs_projection:
+        return u
+    if block.proj is not None:
+        return block.proj(projected)
+    p = u[..., :: block.stride, :: block.stride]
+    return F.pad(p, (0, 0, 0, 0, 0, block.cout - block.cin))
+
+
 class _PreActBlock(nn.Module):
     """Shared plumbing: the pre-activation bn1-relu, the shortcut P and :meth:`transition`."""
 
@@ -60,13 +72,7 @@ class _PreActBlock(nn.Module):
     def transition(self, u):
         """(P(u), F(u)): the shortcut and the residual branch, sharing the pre-activation."""
         a = self._preact(u)
-        f = self._branch(a)
-        if not self.needs_projection:
-            return u, f
-        if self.proj is not None:
-            return self.proj(a), f
-        p = u[..., :: self.stride, :: self.stride]
-        return F.pad(p, (0, 0, 0, 0, 0, self.cout - self.cin)), f
+        return _shortcut(self, u, a), self._branch(a)
 
 
 class BasicBlock(_PreActBlock):
@@ -142,12 +148,58 @@ class ResNeXtBlock(Bottleneck):
         super().__init__(in_channels, width, stride, shortcut, inner=inner, groups=cardinality)
 
 
+class PostActBasicBlock(nn.Module):
+    """He et al. (2016a)'s original block, whose residual branch is
+    conv3×3-bn-relu-conv3×3-bn; the stage adds the shortcut and applies the ReLU after the
+    addition (``SchemeStage(post_activation=True)``). Shortcut: ``"pad"`` (option A:
+    subsampling plus zero channels, parameter-free, the CIFAR ResNets of the paper) or
+    ``"projection"`` (option B: 1×1 convolution + bn of the input).
+
+    >>> sum(p.numel() for p in PostActBasicBlock(16, 16).parameters())
+    4672
+    >>> p, f = PostActBasicBlock(16, 32, stride=2).transition(torch.randn(2, 16, 8, 8))
+    >>> tuple(p.shape), float(p[:, 16:].abs().max())
+    ((2, 32, 4, 4), 0.0)
+    """
+
+    expansion = 1
+
+    def __init__(self, in_channels: int, width: int, stride: int = 1, shortcut: str = "pad"):
+        super().__init__()
+        _check_channels(in_channels=in_channels, width=width, stride=stride)
+        if shortcut not in SHORTCUTS:
+            raise ValueError(f"shortcut must be one of {SHORTCUTS}, got {shortcut!r}")
+        if shortcut == "pad" and width < in_channels:
+            raise ValueError(f"a 'pad' shortcut cannot reduce channels ({in_channels} -> {width}); use 'projection'")
+        self.stride, self.cin, self.cout, self.shortcut_kind = stride, in_channels, width, shortcut
+        self.needs_projection = stride != 1 or in_channels != width
+        self.conv1 = _conv(in_channels, width, 3, stride)
+        self.bn1 = nn.BatchNorm2d(width)
+        self.conv2 = _conv(width, width, 3)
+        self.bn2 = nn.BatchNorm2d(width)
+        self.proj = (nn.Sequential(_conv(in_channels, width, 1, stride), nn.BatchNorm2d(width))
+                     if self.needs_projection and shortcut == "projection" else None)
+
+    def forward(self, u):
+        """The residual branch F(u) (before the addition and its ReLU)."""
+        return self.bn2(self.conv2(F.relu(self.bn1(self.conv1(u)), inplace=True)))
+
+    def transition(self, u):
+        """(P(u), F(u)): the shortcut and the residual branch."""
+        return _shortcut(self, u, u), self(u)
+
+
 BLOCKS = {"basic": BasicBlock, "bottleneck": Bottleneck, "resnext": ResNeXtBlock}
 """Block kinds by name, as accepted by the builders' ``block=`` option."""
 
 
-def make_block(kind: str, in_channels: int, width: int, stride: int = 1, shortcut: str = "projection", **options):
-    """A block of the named kind (see :data:`BLOCKS`).
+POST_ACT_BLOCKS = {"basic": PostActBasicBlock}
+"""Post-activation block kinds (He et al. 2016a), for ``preact=False``."""
+
+
+def make_block(kind: str, in_channels: int, width: int, stride: int = 1, shortcut: str = "projection",
+               preact: bool = True, **options):
+    """A block of the named kind (see :data:`BLOCKS`; ``preact=False``: :data:`POST_ACT_BLOCKS`).
 
     >>> make_block("bottleneck", 16, 16).conv3.out_channels
     64
@@ -156,9 +208,10 @@ def make_block(kind: str, in_channels: int, width: int, stride: int = 1, shortcu
     ...
     ValueError: block must be one of ['basic', 'bottleneck', 'resnext'], got 'wide'
     """
-    if kind not in BLOCKS:
-        raise ValueError(f"block must be one of {sorted(BLOCKS)}, got {kind!r}")
-    return BLOCKS[kind](in_channels, width, stride, shortcut, **options)
+    kinds = BLOCKS if preact else POST_ACT_BLOCKS
+    if kind not in kinds:
+        raise ValueError(f"block must be one of {sorted(kinds)}{'' if preact else ' with preact=False'}, got {kind!r}")
+    return kinds[kind](in_channels, width, stride, shortcut, **options)
 
 
 class LinearField(nn.Module):

@@ -9,7 +9,10 @@ Options shared by every builder (keyword arguments):
 
 - ``block`` — "basic" (default), "bottleneck" or "resnext"; ``widths`` — per-stage
   widths (default 16/32/64; ResNeXt 64/128/256, with ``cardinality``=8 and
-  ``group_width``=64 as in ResNeXt-29 8×64d); ``shortcut`` — "projection" or "pad".
+  ``group_width``=64 as in ResNeXt-29 8×64d); ``shortcut`` — "projection" or "pad"
+  (default: "projection", or "pad" with ``preact=False``).
+- ``preact`` — True (default): pre-activation blocks (He et al. 2016b); False: the
+  original post-activation blocks (He et al. 2016a), a ReLU after every step.
 - ``h`` — step size (default 1: h absorbed into the blocks, the ResNet convention).
 - ``history`` — "carry" (default) or "restart" at each stage's entry (see
   :mod:`numnet.nets.stage`); ``rk_blocks`` — "per_stage" (default) or "shared";
@@ -31,9 +34,9 @@ from __future__ import annotations
 import sympy as sp
 
 from .. import schemes
-from .blocks import BLOCKS, make_block
+from .blocks import BLOCKS, POST_ACT_BLOCKS, make_block
 from .continuous import ODEStage
-from .names import NETS, REVERSIBLE_NETS, SCHEME_NETS
+from .names import NET_ALIASES, NETS, REVERSIBLE_NETS, SCHEME_NETS
 from .model import ResidualNet
 from .stage import SchemeStage
 from .stochastic import paper_p_L, survival_probabilities
@@ -79,7 +82,13 @@ def _survival(stochastic_depth, depth, n_blocks):
 
 
 def _assemble(make_stage, depth, *, block="basic", widths=None, in_channels=3, num_classes=10,
-              shortcut="projection", stochastic_depth=None, scheme=None, cardinality=8, group_width=64):
+              shortcut=None, stochastic_depth=None, scheme=None, cardinality=8, group_width=64, preact=True):
+    if not isinstance(preact, bool):
+        raise TypeError(f"preact must be True or False, got {preact!r}")
+    shortcut = ("projection" if preact else "pad") if shortcut is None else shortcut
+    if not preact and block not in POST_ACT_BLOCKS:
+        raise ValueError(f"preact=False builds He et al. (2016a)'s post-activation blocks: block must be one of "
+                         f"{sorted(POST_ACT_BLOCKS)}, got {block!r}")
     if block not in BLOCKS:
         raise ValueError(f"block must be one of {sorted(BLOCKS)}, got {block!r}")
     widths = _widths(widths, block)
@@ -90,13 +99,14 @@ def _assemble(make_stage, depth, *, block="basic", widths=None, in_channels=3, n
     stages, cin = [], widths[0]
     for s, w in enumerate(widths):
         blocks = [
-            make_block(block, cin if i == 0 else expansion * w, w, (1 if s == 0 else 2) if i == 0 else 1, shortcut, **extra)
+            make_block(block, cin if i == 0 else expansion * w, w, (1 if s == 0 else 2) if i == 0 else 1, shortcut,
+                       preact, **extra)
             for i in range(n)
         ]
         stages.append(make_stage(blocks, None if survival is None else survival[s * n:(s + 1) * n]))
         cin = expansion * w
     return ResidualNet(stages, in_channels=in_channels, stem_width=widths[0], out_channels=cin,
-                       num_classes=num_classes, scheme=scheme, depth=depth)
+                       num_classes=num_classes, scheme=scheme, depth=depth, preact=preact)
 
 
 def _as_scheme(scheme):
@@ -108,9 +118,9 @@ def _as_scheme(scheme):
 
 
 def scheme_net(scheme, depth: int, *, num_classes: int = 10, in_channels: int = 3, block: str = "basic",
-               widths=None, shortcut: str = "projection", h=1, history: str = "carry", rk_blocks: str = "per_stage",
+               widths=None, shortcut: str | None = None, h=1, history: str = "carry", rk_blocks: str = "per_stage",
                iterations: int = 2, init=None, stochastic_depth=None, drop_mode: str = "batch",
-               cardinality: int = 8, group_width: int = 64, checkpoint: int = 0) -> ResidualNet:
+               cardinality: int = 8, group_width: int = 64, checkpoint: int = 0, preact: bool = True) -> ResidualNet:
     """A CIFAR-style residual network whose stages are steps of ``scheme`` (a catalog name
     or a scheme object: explicit or implicit, LMM or RK, free symbols learnable).
     ``checkpoint=n``: recompute every n steps in the backward pass instead of storing
@@ -129,21 +139,30 @@ def scheme_net(scheme, depth: int, *, num_classes: int = 10, in_channels: int = 
 
     def make_stage(blocks, survival):
         return SchemeStage(scheme, blocks, h=h, history=history, rk_blocks=rk_blocks, iterations=iterations,
-                           init=init, survival=survival, drop_mode=drop_mode, checkpoint=checkpoint)
+                           init=init, survival=survival, drop_mode=drop_mode, checkpoint=checkpoint,
+                           post_activation=not preact)
 
     return _assemble(make_stage, depth, block=block, widths=widths, in_channels=in_channels, num_classes=num_classes,
                      shortcut=shortcut, stochastic_depth=stochastic_depth, scheme=scheme,
-                     cardinality=cardinality, group_width=group_width)
+                     cardinality=cardinality, group_width=group_width, preact=preact)
 
 
-def resnet(depth: int, **options) -> ResidualNet:
-    """Pre-activation ResNet: every block a forward Euler step u + F(u).
+def resnet(depth: int, *, preact: bool = True, **options) -> ResidualNet:
+    """ResNet: every block a forward Euler step u + F(u).
+
+    ``preact=True`` (default): pre-activation blocks with 1×1 projection shortcuts — the
+    ResNet of the LM-ResNet authors' code (``ResNet`` in MResNet.py). ``preact=False``:
+    He et al. (2016a)'s original CIFAR ResNet, the one whose errors the LM-ResNet paper
+    quotes: post-activation blocks (conv-bn-relu-conv-bn, add, relu), option-A
+    (parameter-free) shortcuts by default, u_{n+1} = relu(u_n + F(u_n)).
 
     >>> from numnet import nets
     >>> sum(p.numel() for p in nets.resnet(20).parameters())
     272282
+    >>> sum(p.numel() for p in nets.resnet(20, preact=False).parameters())   # He et al.: 0.27M
+    269722
     """
-    return scheme_net(schemes.get("euler"), depth, **options)
+    return scheme_net(schemes.get("euler"), depth, preact=preact, **options)
 
 
 def lm_resnet(depth: int, *, k=None, **options) -> ResidualNet:
@@ -215,6 +234,7 @@ def build(net: str, depth: int, *, num_classes: int = 10, in_channels: int = 3, 
     """The single entry point: ``net`` in {"resnet", "lm_resnet", "adams_net",
     "scheme_net", "ode_net"}; ``scheme`` names the scheme of "scheme_net"/"ode_net";
     ``options`` go to the named builder (e.g. ``steps``/``learnable`` for "adams_net").
+    "resnet_postact" is ``"resnet"`` with ``preact=False`` (He et al. 2016a).
     The reversible networks "hamiltonian", "midpoint_net", "leapfrog_net" and "revnet"
     come from :mod:`numnet.nets.reversible_nets` (``scheme`` there: a partitioned scheme
     of "hamiltonian").
@@ -229,6 +249,12 @@ def build(net: str, depth: int, *, num_classes: int = 10, in_channels: int = 3, 
     """
     if net not in NETS:
         raise ValueError(f"net must be one of {list(NETS)}, got {net!r}")
+    if net in NET_ALIASES:
+        alias, (net, fixed) = net, NET_ALIASES[net]
+        clash = {k: options[k] for k in fixed if k in options and options[k] != fixed[k]}
+        if clash:
+            raise ValueError(f"net {alias!r} is {net!r} with {fixed}, got {clash}")
+        options = {**options, **fixed}
     common = dict(num_classes=num_classes, in_channels=in_channels)
     if net in REVERSIBLE_NETS:
         from .reversible_nets import build_reversible

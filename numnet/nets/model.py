@@ -25,7 +25,8 @@ class StepScheme(NamedTuple):
 
 
 class ResidualNet(nn.Module):
-    """stem (conv3×3) → stages → bn-relu → global average pool → linear.
+    """stem (conv3×3) → stages → bn-relu → global average pool → linear; with
+    ``preact=False`` (post-activation stages) stem conv3×3-bn-relu → stages → pool → linear.
 
     Works for any input size and channel count (CIFAR 3×32×32, Fashion-MNIST 1×28×28):
     the pool is adaptive. Convolutions are He-initialised (fan-out), batch norms start at
@@ -33,14 +34,17 @@ class ResidualNet(nn.Module):
     """
 
     def __init__(self, stages, *, in_channels: int, stem_width: int, out_channels: int, num_classes: int,
-                 scheme=None, depth: int | None = None):
+                 scheme=None, depth: int | None = None, preact: bool = True):
         super().__init__()
         for name, v in (("in_channels", in_channels), ("num_classes", num_classes)):
             if not isinstance(v, int) or isinstance(v, bool) or v < 1:
                 raise ValueError(f"{name} must be a positive integer, got {v!r}")
+        self.preact = preact
         self.stem = nn.Conv2d(in_channels, stem_width, 3, padding=1, bias=False)
+        # post-activation (He et al. 2016a): bn-relu after the stem, none before the pool
+        self.stem_bn = None if preact else nn.BatchNorm2d(stem_width)
         self.stages = nn.ModuleList(stages)
-        self.bn = nn.BatchNorm2d(out_channels)
+        self.bn = nn.BatchNorm2d(out_channels) if preact else None
         self.fc = nn.Linear(out_channels, num_classes)
         self.scheme = scheme
         self.depth = depth
@@ -54,12 +58,16 @@ class ResidualNet(nn.Module):
     def features(self, x):
         """The state after the last stage (before the head)."""
         u = self.stem(x)
+        if self.stem_bn is not None:
+            u = torch.relu(self.stem_bn(u))
         for stage in self.stages:
             u = stage(u)
         return u
 
     def forward(self, x):
-        u = torch.relu(self.bn(self.features(x)))
+        u = self.features(x)
+        if self.bn is not None:
+            u = torch.relu(self.bn(u))
         return self.fc(torch.flatten(nn.functional.adaptive_avg_pool2d(u, 1), 1))
 
     # -- the bridge back to numerics --------------------------------------------------
