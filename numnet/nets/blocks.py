@@ -22,7 +22,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-SHORTCUTS = ("projection", "pad")
+SHORTCUTS = ("projection", "pad")  # "shake": the shake-shake blocks' own
 
 
 def _conv(cin, cout, k, stride=1, groups=1):
@@ -189,7 +189,83 @@ class PostActBasicBlock(nn.Module):
         return _shortcut(self, u, u), self(u)
 
 
-BLOCKS = {"basic": BasicBlock, "bottleneck": Bottleneck, "resnext": ResNeXtBlock}
+class Shake(torch.autograd.Function):
+    """α·b₁ + (1 − α)·b₂ forward; gradients β·g and (1 − β)·g backward."""
+
+    @staticmethod
+    def forward(ctx, b1, b2, alpha, beta):
+        ctx.save_for_backward(beta)
+        return torch.lerp(b2, b1, alpha)
+
+    @staticmethod
+    def backward(ctx, g):
+        (beta,) = ctx.saved_tensors
+        return g * beta, g * (1 - beta), None, None
+
+
+def _branch(cin, cout, stride):
+    return nn.Sequential(nn.ReLU(), _conv(cin, cout, 3, stride), nn.BatchNorm2d(cout), nn.ReLU(inplace=True),
+                         _conv(cout, cout, 3), nn.BatchNorm2d(cout))
+
+
+class ShakeShakeBlock(nn.Module):
+    """Shake-shake (Gastaldi, 2017): two branches ``in_channels`` → ``width``, each the
+    paper's relu-conv3×3-bn-relu-conv3×3-bn, mixed as F(u) = α B₁(u) + (1 − α) B₂(u) with
+    α ~ U(0, 1) per image in each training forward pass and an independent β ~ U(0, 1) in
+    the backward pass (gradients β g, (1 − β) g: "Shake-Shake-Image"); α = β = 1/2 at
+    test time. At a stage entry the shortcut is the paper's: relu, then two 1×1
+    convolutions (stride s) of the input and of the input shifted by one pixel,
+    concatenated, bn. ``last_alpha``/``last_beta`` hold the coefficients of the last
+    training forward pass (shape (N, 1, 1, 1)). The SDE limit of a stage of such steps is
+    :func:`numnet.schemes.sde.shake_shake`.
+
+    >>> sum(p.numel() for p in ShakeShakeBlock(16, 32, stride=2).parameters())   # branches + shortcut
+    28480
+    >>> b = ShakeShakeBlock(8, 8).eval(); u = torch.randn(2, 8, 4, 4)
+    >>> torch.allclose(b(u), (b.branch1(u) + b.branch2(u)) / 2)
+    True
+    """
+
+    expansion = 1
+
+    def __init__(self, in_channels: int, width: int, stride: int = 1, shortcut: str = "shake"):
+        super().__init__()
+        _check_channels(in_channels=in_channels, width=width, stride=stride)
+        if shortcut != "shake":
+            raise ValueError(f"shake-shake blocks use the paper's shortcut ('shake'), got shortcut={shortcut!r}")
+        if width % 2:
+            raise ValueError(f"the shake-shake shortcut concatenates two halves: width must be even, got {width}")
+        self.stride, self.cin, self.cout = stride, in_channels, width
+        self.needs_projection = stride != 1 or in_channels != width
+        self.branch1, self.branch2 = _branch(in_channels, width, stride), _branch(in_channels, width, stride)
+        if self.needs_projection:
+            self.skip1 = _conv(in_channels, width // 2, 1, stride)
+            self.skip2 = _conv(in_channels, width // 2, 1, stride)
+            self.skip_bn = nn.BatchNorm2d(width)
+        self.last_alpha = self.last_beta = None
+
+    def forward(self, u):
+        """F(u): the mixed branches."""
+        b1, b2 = self.branch1(u), self.branch2(u)
+        if not self.training:
+            return (b1 + b2) * 0.5
+        shape = (u.shape[0],) + (1,) * (u.dim() - 1)
+        alpha = torch.rand(shape, dtype=b1.dtype, device=b1.device)
+        beta = torch.rand(shape, dtype=b1.dtype, device=b1.device)
+        self.last_alpha, self.last_beta = alpha, beta
+        return Shake.apply(b1, b2, alpha, beta)
+
+    def transition(self, u):
+        """(P(u), F(u)) with the paper's shortcut."""
+        if not self.needs_projection:
+            return u, self(u)
+        a = F.relu(u)
+        shifted = F.pad(a[..., 1:, 1:], (0, 1, 0, 1))
+        p = self.skip_bn(torch.cat([self.skip1(a), self.skip2(shifted)], 1))
+        return p, self(u)
+
+
+BLOCKS = {"basic": BasicBlock, "bottleneck": Bottleneck, "resnext": ResNeXtBlock, "shake": ShakeShakeBlock}
 """Block kinds by name, as accepted by the builders' ``block=`` option."""
 
 
@@ -206,7 +282,7 @@ def make_block(kind: str, in_channels: int, width: int, stride: int = 1, shortcu
     >>> make_block("wide", 16, 16)
     Traceback (most recent call last):
     ...
-    ValueError: block must be one of ['basic', 'bottleneck', 'resnext'], got 'wide'
+    ValueError: block must be one of ['basic', 'bottleneck', 'resnext', 'shake'], got 'wide'
     """
     kinds = BLOCKS if preact else POST_ACT_BLOCKS
     if kind not in kinds:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import sympy as sp
 import torch
 import torch.nn as nn
 
@@ -136,6 +137,25 @@ class ResidualNet(nn.Module):
         [1.0, 1.0, None, 1.0, None, 1.0]
         """
         return [None if module is None else h for module, h in self._branches()]
+
+    def sde_limit(self):
+        """The SDE a stage of this net's random steps weakly approximates
+        (:mod:`numnet.schemes.sde`): shake-shake blocks give
+        :func:`~numnet.schemes.sde.shake_shake`, with the LM-ResNet k where the stages are
+        LM steps.
+
+        >>> from numnet import nets
+        >>> nets.shake_shake(8, widths=(4, 4, 4)).sde_limit().drift
+        f1/2 + f2/2
+        """
+        from numnet.schemes import sde
+
+        from .blocks import ShakeShakeBlock
+
+        if not any(isinstance(m, ShakeShakeBlock) for m in self.modules()):
+            raise ValueError("this net has no random residual (shake-shake) blocks: no SDE limit")
+        names = {s.name for s in (self.scheme.free_symbols if self.scheme is not None else ())}
+        return sde.shake_shake(k=sp.Symbol("k") if "k" in names else 0)
 
     def coefficient_parameters(self):
         """The learnable scheme coefficients (the training loop gives them their own
