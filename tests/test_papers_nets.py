@@ -115,3 +115,84 @@ def test_shake_shake_nets_from_python_cli_names_and_study():
     assert "shake_shake" in NETS and plan(["shake_shake"], [26], [0])[0].net == "shake_shake"
     with pytest.raises(ValueError, match="no random residual"):
         nets.build("resnet", 8, widths=(2, 2, 2)).sde_limit()
+
+
+# -- FractalNet (Larsson et al., 2017) -----------------------------------------------------
+def _eval_fractal(columns, cin=3, seed=0):
+    from numnet.nets.fractal import FractalBlock
+
+    torch.manual_seed(seed)
+    blk = FractalBlock(cin, 4, columns)
+    for m in blk.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.bias.data.normal_()
+    return blk.eval()
+
+
+def test_two_column_fractal_block_is_lu_et_al_formula():
+    """x_{n+1} = k1*x + k2*(k3*x + f1(x)) + f2(k3*x + f1(x)) with Larsson's mean join:
+    k1* = conv_a / 2 (the shallow column), k2 = k3 = 0, f1 = conv_b, f2 = conv_c / 2."""
+    blk = _eval_fractal(2, cin=4)
+    x = torch.randn(2, 4, 6, 6)
+    conv_a, conv_b, conv_c = blk.conv, blk.inner.conv, blk.outer.conv
+    k1, k2, k3 = (lambda v: conv_a(v) / 2), 0.0, 0.0
+    f1, f2 = conv_b, (lambda v: conv_c(v) / 2)
+    with torch.no_grad():
+        y = k3 * x + f1(x)
+        torch.testing.assert_close(blk(x), k1(x) + k2 * y + f2(y))
+
+
+def test_three_column_block_joins_by_the_mean_with_merged_joins():
+    blk = _eval_fractal(3)
+    x = torch.randn(2, 3, 6, 6)
+    with torch.no_grad():
+        inner = (blk.inner.conv(x) + blk.inner.outer.conv(blk.inner.inner.conv(x))) / 2
+        o = blk.outer
+        deep = (o.conv(inner) + o.outer.conv(o.inner.conv(inner))) / 2   # an inner join of the outer half
+        paths = [blk.conv(x), o.conv(inner), o.outer.conv(o.inner.conv(inner))]
+        torch.testing.assert_close(blk(x, columns_out=True)[0], paths[0])
+        torch.testing.assert_close(blk(x), sum(paths) / 3)                  # the last join averages 3 columns
+        assert not torch.allclose(blk(x), (paths[0] + deep) / 2)           # not a pairwise join
+
+
+def test_drop_path_global_keeps_one_column_local_keeps_at_least_one():
+    blk = _eval_fractal(3)
+    x = torch.randn(2, 3, 6, 6)
+    with torch.no_grad():
+        blk.train()
+        for m in blk.modules():          # frozen statistics: the same maps in train mode
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.eval()
+        blk._set_drop(("global", 0))     # column 0 = the deepest path alone, through every join
+        d = blk.outer
+        deepest = d.outer.conv(d.inner.conv(blk.inner.outer.conv(blk.inner.inner.conv(x))))
+        torch.testing.assert_close(blk(x), deepest)
+        blk._set_drop(("global", 2))     # the shallowest column
+        torch.testing.assert_close(blk(x), blk.conv(x))
+        blk._set_drop(("local", 0.0))    # nothing dropped: the plain mean
+        torch.testing.assert_close(blk(x), blk.eval()(x))
+        two = _eval_fractal(2).train()
+        for m in two.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.eval()
+        two._set_drop(("local", 0.999999))   # every input dropped: one kept at random
+        paths = two(x, columns_out=True)
+        seen = set()
+        for _ in range(20):
+            out = two(x)
+            hits = [i for i, p in enumerate(paths) if torch.allclose(out, p)]
+            assert len(hits) == 1
+            seen.add(hits[0])
+        assert seen == {0, 1}
+
+
+def test_fractalnet_from_python_cli_names_and_study():
+    from numnet.nets.names import NETS
+    from numnet.study.grid import plan
+
+    net = nets.build("fractalnet", 20, widths=(4, 4, 4, 4, 4))
+    assert net.columns == 3 and net(torch.randn(2, 3, 32, 32)).shape == (2, 10)
+    assert [s.scheme.name for s in nets.build("fractalnet", 10).step_schemes()] == ["heun"] * 5
+    assert "fractalnet" in NETS and plan(["fractalnet"], [40], [0])[0].scheme == "heun"
+    # 20 layers (C = 3, widths 64..512): numnet counts 33.7 M (Larsson et al. quote 38.6 M)
+    assert sum(p.numel() for p in nets.build("fractalnet", 20).parameters()) == 33_724_618

@@ -18,7 +18,7 @@ RK on tensors), :mod:`.stage` (the compiler: scheme + blocks → stage), :mod:`.
 numerics), :mod:`.continuous` (torchdiffeq baseline), :mod:`.builders`, :mod:`.names` (the
 families, without torch), :mod:`.reversible` and :mod:`.reversible_nets` (reversible
 stages and networks), :mod:`.recompute` (checkpointing with batch norm counted once),
-:mod:`.memory`, :mod:`.multiscale`, :mod:`.poly` (PolyNet's PolyInception stages). Names are imported on first use.
+:mod:`.memory`, :mod:`.multiscale`, :mod:`.poly` (PolyNet's PolyInception stages), :mod:`.fractal` (FractalNet). Names are imported on first use.
 This package never imports :mod:`numnet.solvers`.
 """
 
@@ -34,6 +34,7 @@ _MODULES = {
     "numnet.nets.model": ("ResidualNet", "StepScheme"),
     "numnet.nets.names": ("NETS", "REVERSIBLE_NETS"),
     "numnet.nets.poly": ("POLY_KINDS", "PolyStage", "poly_module"),
+    "numnet.nets.fractal": ("FractalBlock", "FractalNet", "fractalnet"),
     "numnet.nets.stage": ("SchemeStage",),
     "numnet.nets.steps": ("DROPPED", "LMMRule", "RKRule", "combine", "rule_for"),
     "numnet.nets.stochastic": ("survival_probabilities",),

@@ -281,7 +281,7 @@ def ode_net(scheme, depth: int, *, num_classes: int = 10, in_channels: int = 3, 
 def build(net: str, depth: int, *, num_classes: int = 10, in_channels: int = 3, scheme: str | None = None,
           **options):
     """The single entry point: ``net`` in {"resnet", "lm_resnet", "adams_net", "polynet",
-    "scheme_net", "ode_net"}; ``scheme`` names the scheme of "scheme_net"/"ode_net";
+    "shake_shake", "fractalnet", "scheme_net", "ode_net"}; ``scheme`` names the scheme of "scheme_net"/"ode_net";
     ``options`` go to the named builder (e.g. ``steps``/``learnable`` for "adams_net").
     "resnet_postact" is ``"resnet"`` with ``preact=False`` (He et al. 2016a).
     The reversible networks "hamiltonian", "midpoint_net", "leapfrog_net" and "revnet"
@@ -318,5 +318,9 @@ def build(net: str, depth: int, *, num_classes: int = 10, in_channels: int = 3, 
         raise ValueError(
             f"net {net!r} fixes its scheme; pass scheme=... only with net='scheme_net' or 'ode_net', got scheme={scheme!r}"
         )
+    if net == "fractalnet":
+        from .fractal import fractalnet
+
+        return fractalnet(depth, **common, **options)
     return {"resnet": resnet, "lm_resnet": lm_resnet, "adams_net": adams_net, "polynet": polynet,
             "shake_shake": shake_shake}[net](depth, **common, **options)

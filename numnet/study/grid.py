@@ -30,7 +30,7 @@ DEFAULT_NETS = {
 """The builder for a scheme given alone; other schemes compile with ``scheme_net``."""
 
 FIXED_NETS = {"resnet": "euler", "lm_resnet": "lm_resnet", "resnet_postact": "euler", "polynet": "poly2",
-              "shake_shake": "euler"}
+              "shake_shake": "euler", "fractalnet": "heun"}
 """Nets that fix their scheme (net → scheme); those not a scheme's name can be named alone."""
 
 PAPER_ARCHS = ("resnet_postact", "resnet", "lm_resnet", "adams2", "adams2_learnable", "adams3", "adams3_learnable", "heun")
