@@ -60,7 +60,7 @@ class PolyStage(nn.Module):
             raise ValueError(f"PolyInception kind must be one of {list(POLY_KINDS)}, got {kind!r}")
         blocks = list(blocks)
         per, first = POLY_KINDS[kind], 1 if entry else 0
-        if len(blocks) <= first or (len(blocks) - first) % per:
+        if not blocks or len(blocks) < first or (len(blocks) - first) % per:
             raise ValueError(f"a {kind} stage takes {per} block(s) per module after {first} entry block(s); "
                              f"{len(blocks)} blocks do not split so (choose a depth whose blocks per stage "
                              f"minus {first} are a multiple of {per})")
