@@ -80,3 +80,22 @@ def test_other_parameters_keep_plain_weight_decay():
     opt.step()
     torch.testing.assert_close(net.fc.weight.detach(), w0 * (1 - 0.1 * 0.1))
     torch.testing.assert_close(next(net.coefficient_parameters()).detach(), k0, rtol=0, atol=0)
+
+
+def test_training_loop_applies_the_recipe_coefficient_decay():
+    """One SGD step of train(): the same data gradient for both runs, so the k's differ
+    by exactly the decay toward 1 ('official') that 'none' leaves out."""
+    from numnet import data
+    from numnet.train import train
+
+    splits = data.load("synthetic", train_size=32, test_size=16, image_size=8)
+    recipe = Recipe("t", epochs=1, milestones=(), batch_size=32, lr=0.1, momentum=0.0, weight_decay=0.5,
+                    pad=0, flip=False)
+    ks = {}
+    for mode in ("none", "official"):
+        torch.manual_seed(0)
+        net = nets.lm_resnet(14, widths=(2, 2, 2), in_channels=splits.in_channels, num_classes=splits.num_classes)
+        k0 = torch.cat([p.detach().clone() for p in net.coefficient_parameters()])
+        train(net, splits, recipe.replace(coefficient_decay=mode), seed=0, device="cpu", progress=False)
+        ks[mode] = torch.cat([p.detach() for p in net.coefficient_parameters()])
+    torch.testing.assert_close(ks["official"] - ks["none"], -0.1 * 0.5 * (k0 - 1), rtol=1e-4, atol=1e-7)
