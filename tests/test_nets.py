@@ -443,4 +443,5 @@ def test_post_activation_options_are_checked():
     with pytest.raises(ValueError, match="resnet_postact"):
         nets.build("resnet_postact", 20, preact=True)
     projected = nets.build("resnet", 20, preact=False, shortcut="projection")
-    assert sum(p.numel() for p in projected.parameters()) == 269_722 + (16 * 32 + 32 * 64) + 2 * (32 + 64)   # option B: 1x1 conv + bn
+    # option B: a 1x1 convolution + bn at the two downsampling entries
+    assert sum(p.numel() for p in projected.parameters()) == 269_722 + (16 * 32 + 32 * 64) + 2 * (32 + 64)

@@ -18,7 +18,8 @@ RK on tensors), :mod:`.stage` (the compiler: scheme + blocks → stage), :mod:`.
 numerics), :mod:`.continuous` (torchdiffeq baseline), :mod:`.builders`, :mod:`.names` (the
 families, without torch), :mod:`.reversible` and :mod:`.reversible_nets` (reversible
 stages and networks), :mod:`.recompute` (checkpointing with batch norm counted once),
-:mod:`.memory`, :mod:`.multiscale`, :mod:`.poly` (PolyNet's PolyInception stages), :mod:`.fractal` (FractalNet). Names are imported on first use.
+:mod:`.memory`, :mod:`.multiscale`, :mod:`.poly` (PolyNet's PolyInception stages),
+:mod:`.fractal` (FractalNet). Names are imported on first use.
 This package never imports :mod:`numnet.solvers`.
 """
 

@@ -9,9 +9,11 @@ REVERSIBLE_NETS = ("hamiltonian", "midpoint_net", "leapfrog_net", "revnet")  # n
 NET_ALIASES = {"resnet_postact": ("resnet", {"preact": False})}
 """Names for a builder with fixed options, for the command line and the study:
 ``resnet_postact`` is He et al. (2016a)'s ResNet, ``build("resnet", d, preact=False)``."""
-NETS = ("resnet", "lm_resnet", "adams_net", "scheme_net", "ode_net", "polynet", "shake_shake", "fractalnet") + REVERSIBLE_NETS + tuple(NET_ALIASES)
+NETS = (("resnet", "lm_resnet", "adams_net", "scheme_net", "ode_net", "polynet", "shake_shake", "fractalnet")
+        + REVERSIBLE_NETS + tuple(NET_ALIASES))
 SCHEME_NETS = ("scheme_net", "ode_net")  # nets whose scheme is chosen by the caller
-STAGE_NETS = ("resnet", "lm_resnet", "adams_net", "scheme_net", "resnet_postact", "shake_shake")  # SchemeStage nets (checkpoint=n)
+# SchemeStage nets (checkpoint=n)
+STAGE_NETS = ("resnet", "lm_resnet", "adams_net", "scheme_net", "resnet_postact", "shake_shake")
 
 COEFFICIENT_DECAY = ("official", "none", "toward-scheme", "zero")
 """How weight decay treats a learnable scheme coefficient c (a recipe field; the centers

@@ -33,7 +33,8 @@ FIXED_NETS = {"resnet": "euler", "lm_resnet": "lm_resnet", "resnet_postact": "eu
               "shake_shake": "euler", "fractalnet": "heun"}
 """Nets that fix their scheme (net → scheme); those not a scheme's name can be named alone."""
 
-PAPER_ARCHS = ("resnet_postact", "resnet", "lm_resnet", "adams2", "adams2_learnable", "adams3", "adams3_learnable", "heun")
+PAPER_ARCHS = ("resnet_postact", "resnet", "lm_resnet", "adams2", "adams2_learnable", "adams3", "adams3_learnable",
+               "heun")
 """The study of issue 9: ResNet (He et al. 2016a's post-activation net, the baseline of the
 LM-ResNet paper's table, and the pre-activation one of the authors' code), LM-ResNet,
 Adams nets (fixed and learnable), an RK2 net."""
