@@ -411,3 +411,37 @@ def test_ode_net_runs_and_counts_evaluations():
     adj(torch.randn(2, 3, 8, 8)).sum().backward()
     assert adj.stages[0].ode.func.block.conv1.weight.grad is not None
     assert [s.kind for s in net.step_schemes()][:2] == ["entry", "ode"]
+
+
+# -- He et al. (2016a)'s post-activation ResNet, the LM-ResNet paper's baseline (issue 15) --
+@pytest.mark.parametrize("depth, count", [(20, 269_722), (32, 464_154), (44, 658_586), (56, 853_018),
+                                          (110, 1_727_962)])
+def test_post_activation_resnet_has_he_et_al_parameter_counts(depth, count):
+    assert sum(p.numel() for p in nets.build("resnet", depth, preact=False).parameters()) == count
+    assert sum(p.numel() for p in nets.build("resnet_postact", depth).parameters()) == count
+
+
+def test_post_activation_resnet_computes_relu_of_u_plus_branch():
+    torch.manual_seed(0)
+    net = nets.build("resnet", 8, preact=False, widths=(4, 8, 8)).eval()
+    x = torch.randn(2, 3, 8, 8)
+    u = torch.relu(net.stem_bn(net.stem(x)))
+    for stage in net.stages:
+        for i, b in enumerate(stage.blocks):
+            p, f = b.transition(u) if i == 0 else (u, b(u))
+            u = torch.relu(p + f)           # conv-bn-relu-conv-bn, add, relu
+    expected = net.fc(u.mean((2, 3)))
+    torch.testing.assert_close(net(x), expected)
+    blk = net.stages[1].blocks[0]
+    assert blk.proj is None and [type(m).__name__ for m in blk.children()][:2] == ["Conv2d", "BatchNorm2d"]
+    assert net.bn is None   # no bn-relu before the pool: the last step ended in a relu
+
+
+def test_post_activation_options_are_checked():
+    with pytest.raises(ValueError, match="post-activation blocks: block must be one of"):
+        nets.build("resnet", 29, preact=False, block="bottleneck")
+    with pytest.raises(ValueError, match="resnet_postact"):
+        nets.build("resnet_postact", 20, preact=True)
+    projected = nets.build("resnet", 20, preact=False, shortcut="projection")
+    # option B: a 1x1 convolution + bn at the two downsampling entries
+    assert sum(p.numel() for p in projected.parameters()) == 269_722 + (16 * 32 + 32 * 64) + 2 * (32 + 64)

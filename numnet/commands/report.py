@@ -35,7 +35,7 @@ def add_arguments(p) -> None:
                            "2000 images (default: about 8 minutes: every catalog scheme verified, 5 nets of depth "
                            "20, 2 epochs on 10,000 images)")
     size.add_argument("--full", action="store_true",
-                      help="the paper grid: 7 nets x depths 20-56 x 3 seeds, 160 epochs (for GPUs)")
+                      help="the paper grid: 8 nets x depths 20-56 x 3 seeds, 160 epochs (for GPUs)")
     p.add_argument("--parts", type=_parts, default=None,
                    help=f"comma-separated parts among {','.join(PARTS)} (default: all; a named part that cannot "
                         f"run makes the exit status 1)")

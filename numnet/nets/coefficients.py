@@ -257,3 +257,67 @@ def resolve_inits(scheme, init) -> dict:
             f"(a number, ('uniform', a, b), ... or a callable) or fix them with scheme.subs(...)"
         )
     return out
+
+
+# -- weight decay of learnable coefficients ------------------------------------------
+from .names import COEFFICIENT_DECAY  # noqa: E402  (torch-free, read by the recipe too)
+
+OFFICIAL_DECAY_CENTERS = {
+    # Lu et al. (2018), MResNet.py: `self.ks = ... uniform_(1.0, 1.1)` and
+    # `x = b(x) + ks[i]*residual + (1 - ks[i])*last_residual`: the parameter is 1 - k, and
+    # SGD's weight decay pulls it to 0, i.e. k -> 1 (u_{n+1} = u_{n-1} + F(u_n), leapfrog-like).
+    ("lm_resnet", "k"): 1,
+}
+"""The value weight decay pulls a coefficient to under ``"official"``, by (scheme, symbol).
+Absent: the coefficient is stored as itself (decayed toward 0). Yan (2019) published no
+code for the learnable Adams nets; numnet reads them as storing β itself."""
+
+
+def highest_order_values(scheme) -> dict:
+    """The free-symbol values that give an LMM family its highest order (solved exactly
+    from its order conditions C_0 = … = C_p = 0), as symbol name → sympy number.
+
+    >>> from numnet.schemes import get
+    >>> highest_order_values(get("lm_resnet")), highest_order_values(get("adams3_learnable"))
+    ({'k': 0}, {'b1': 23/12, 'b2': -4/3})
+    """
+    symbols = sorted(scheme.free_symbols, key=lambda s: s.name)
+    if getattr(scheme, "kind", None) != "LMM":
+        raise ValueError(f"toward-scheme decay needs an LMM family; {scheme.name} is {getattr(scheme, 'kind', '?')}")
+    best = None
+    for p in range(1, 2 * len(scheme.alpha) + 1):
+        eqs = [e for e in scheme.order_conditions(p) if e is not sp.true]
+        if any(e is sp.false for e in eqs):
+            break
+        sols = sp.solve(eqs, symbols, dict=True) if eqs else []
+        if len(sols) != 1 or set(sols[0]) != set(symbols):
+            if best is not None:
+                break
+            continue
+        best = sols[0]
+    if best is None:
+        raise ValueError(f"scheme {scheme.name}: no unique values of {[s.name for s in symbols]} maximise its order; "
+                         f"choose coefficient_decay 'official', 'none' or 'zero'")
+    return {s.name: best[s] for s in symbols}
+
+
+def decay_centers(scheme, mode: str) -> dict:
+    """Per free symbol of ``scheme``, the value weight decay pulls it toward under ``mode``
+    (one of :data:`COEFFICIENT_DECAY`), or None for no decay.
+
+    >>> from numnet.schemes import get
+    >>> [decay_centers(get("lm_resnet"), m) for m in COEFFICIENT_DECAY]
+    [{'k': 1}, {'k': None}, {'k': 0}, {'k': 0}]
+    >>> decay_centers(get("adams2_learnable"), "toward-scheme")
+    {'b1': 3/2}
+    """
+    if mode not in COEFFICIENT_DECAY:
+        raise ValueError(f"coefficient_decay must be one of {COEFFICIENT_DECAY}, got {mode!r}")
+    names = sorted(s.name for s in scheme.free_symbols)
+    if mode == "toward-scheme":
+        return highest_order_values(scheme)
+    if mode == "none":
+        return {n: None for n in names}
+    if mode == "zero":
+        return {n: sp.Integer(0) for n in names}
+    return {n: sp.Integer(OFFICIAL_DECAY_CENTERS.get((scheme.name, n), 0)) for n in names}

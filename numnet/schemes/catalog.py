@@ -280,6 +280,8 @@ _TABLEAUS = {
     "rk38": lambda: _explicit([[], ["1/3"], ["-1/3", 1], [1, -1, 1]], ["1/8", "3/8", "3/8", "1/8"], "rk38"),
     "ssprk2": lambda: _explicit([[], [1]], ["1/2", "1/2"], "ssprk2"),
     "ssprk3": lambda: _explicit([[], [1], ["1/4", "1/4"]], ["1/6", "1/6", "2/3"], "ssprk3"),
+    # backward Euler by two fixed-point sweeps, u + h f(u + h f(u)); on a linear field PolyNet's poly-2 block
+    "poly2": lambda: _explicit([[], [1]], [0, 1], "poly2"),
     "bogacki_shampine": lambda: _explicit(
         [[], ["1/2"], [0, "3/4"], ["2/9", "1/3", "4/9"]],
         ["2/9", "1/3", "4/9", 0],

@@ -46,7 +46,8 @@ PRESETS = {
     "default": {"archs": ("resnet", "lm_resnet", "adams2", "adams2_learnable", "heun"), "depths": (20,),
                 "seeds": (0,), "epochs": 2, "train_size": 10000, "batch_size": 128, "spectra": 4,
                 "verify": None, "img_s": 500},
-    "full": {"archs": ("resnet", "lm_resnet", "adams2", "adams2_learnable", "adams3", "adams3_learnable", "heun"),
+    "full": {"archs": ("resnet_postact", "resnet", "lm_resnet", "adams2", "adams2_learnable", "adams3",
+                       "adams3_learnable", "heun"),
              "depths": (20, 32, 44, 56), "seeds": (0, 1, 2), "epochs": None, "train_size": None,
              "batch_size": None, "spectra": 8, "verify": None, "img_s": 5000},
 }

@@ -35,6 +35,7 @@ from numnet.errors import ConfigError, ConfigTypeError
 from numnet.fileio import append_jsonl, atomic_write, write_json
 from numnet.train import checkpoint
 from numnet.train.config import describe, differences
+from numnet.train.decay import sgd
 from numnet.train.distributed import Context, setup
 from numnet.train.lock import clean_temporaries, run_lock
 from numnet.train.recipe import Recipe, default_recipe, get_recipe
@@ -293,8 +294,7 @@ class _Run:
             self.model = self.model.to(memory_format=torch.channels_last)
         if ctx.world_size > 1 and device.type == "cuda":
             self.model = nn.SyncBatchNorm.convert_sync_batchnorm(self.model)  # same BN statistics as one GPU
-        self.optimizer = torch.optim.SGD(self.model.parameters(), lr=recipe.lr, momentum=recipe.momentum,
-                                         weight_decay=recipe.weight_decay, nesterov=recipe.nesterov)
+        self.optimizer = sgd(self.model, recipe)  # scheme coefficients decayed as recipe.coefficient_decay says
         net = self.model
         if ctx.distributed and ctx.world_size > 1:
             net = nn.parallel.DistributedDataParallel(net, device_ids=[device] if device.type == "cuda" else None)

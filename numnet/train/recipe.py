@@ -16,6 +16,8 @@ import re
 from dataclasses import dataclass
 from fractions import Fraction
 
+from numnet.nets.names import COEFFICIENT_DECAY
+
 __all__ = ["Recipe", "RECIPES", "get_recipe", "default_recipe", "chang2018_stl10"]
 
 
@@ -52,6 +54,12 @@ class Recipe:
     the remainder), and each level runs this recipe over its own epochs
     (:meth:`level_recipes`).
 
+    ``coefficient_decay`` says how weight decay treats learnable scheme coefficients
+    (LM-ResNet's k, a learnable Adams β; :data:`numnet.nets.names.COEFFICIENT_DECAY`):
+    ``"official"`` (default) as the authors' code does it — LM-ResNet's MResNet.py stores
+    1 − k and decays it, pulling k toward 1 —, ``"none"``, ``"toward-scheme"`` (toward the
+    highest-order values: k = 0, the Adams–Bashforth β) or ``"zero"`` (k itself toward 0).
+
     >>> r = Recipe("c2f", epochs=10, milestones=(5, 8), coarse_to_fine=2)
     >>> r.level_epochs, [lv.milestones for lv in r.level_recipes()]
     ((3, 3, 4), [(1.5, 2.4), (1.5, 2.4), (2, 3.2)])
@@ -73,6 +81,7 @@ class Recipe:
     level_epochs: tuple[int, ...] = ()
     transfer: str = "galerkin"
     depth_mode: str = "linear"
+    coefficient_decay: str = "official"
 
     def __post_init__(self):
         for field in ("epochs", "batch_size"):
@@ -92,6 +101,8 @@ class Recipe:
                     or not ((value <= high) if closed_high else (value < high)):
                 raise ValueError(f"{field} must be a finite number in {'[(' [not closed_low]}{low}, {high}"
                                  f"{'])' [not closed_high]}, got {value!r}")
+        if self.coefficient_decay not in COEFFICIENT_DECAY:
+            raise ValueError(f"coefficient_decay must be one of {COEFFICIENT_DECAY}, got {self.coefficient_decay!r}")
         if self.nesterov and self.momentum == 0:
             raise ValueError("nesterov needs momentum > 0")
         ms = self.milestones
