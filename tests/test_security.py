@@ -207,7 +207,8 @@ def test_study_cli_refuses_a_crafted_record(tmp_path, marker, capsys, argv):
     path.write_text(json.dumps(rec))
     assert main(["study", "--out", str(dest), *[a.format(src=src) for a in argv]]) == 2
     err = capsys.readouterr().err
-    assert f"numnet study: {path}: blocks[0].scheme: alpha[0]: cannot read " in err and "Accepted: integers" in err
+    assert err.startswith(f"numnet study: {argv[0]}: ") and err.count("\n") == 1  # one line, naming the option
+    assert f"{path}: blocks[0].scheme: alpha[0]: cannot read " in err and "Accepted: integers" in err
     check_not_run(marker)
     assert not (dest / "table.md").exists()
 
