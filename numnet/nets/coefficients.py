@@ -18,7 +18,6 @@ nothing and one with coefficient 1 costs no multiply.
 
 from __future__ import annotations
 
-import functools
 import math
 import numbers
 import re
@@ -26,10 +25,9 @@ import re
 import sympy as sp
 import torch
 
-ONE = "one"
-ZERO = "zero"
-CONSTANT = "constant"
-SYMBOLIC = "symbolic"
+from numnet.schemes import plan
+
+ONE, ZERO, CONSTANT, SYMBOLIC = plan.ONE, plan.ZERO, plan.CONSTANT, plan.SYMBOLIC
 
 
 def exact_number(x, what: str) -> sp.Expr:
@@ -61,55 +59,30 @@ def exact_number(x, what: str) -> sp.Expr:
     raise TypeError(f"{what} must be a number, got {x!r} ({type(x).__name__})")
 
 
-@functools.lru_cache(maxsize=4096)
-def _is(expr: sp.Expr, value: int) -> bool:
-    """Whether a number without free symbols equals ``value`` exactly (a 30-digit
-    evaluation settles every clear case; only near-ties go to ``simplify``)."""
-    if expr.free_symbols:
-        return False
-    if abs(complex(expr.evalf(30)) - value) > 1e-20:
-        return False
-    return sp.simplify(expr - value) == 0
-
-
 class Coefficients:
-    """A list of coefficient expressions compiled for torch.
-
-    Each slot is classified once: ``"zero"`` (exactly 0: the term is dropped),
-    ``"one"`` (exactly 1: added without a multiply), ``"constant"`` (a Python float),
-    or ``"symbolic"`` (evaluated from the free-symbol values with a lambdified torch
-    function, so it is differentiable in them). ``values(params)`` returns one entry per
-    slot: the float, 1.0, 0.0, or a 0-dim tensor.
+    """Coefficient slots compiled for torch: a thin reader of
+    :class:`numnet.schemes.plan.Slots`, which classifies each slot once — ``"zero"``
+    (the term is dropped), ``"one"`` (added without a multiply), ``"constant"`` (a Python
+    float) or ``"symbolic"`` (evaluated from the free-symbol values by the slots'
+    lambdified torch function, so it is differentiable in them). ``values(params)``
+    returns one entry per slot: the float, 1.0, 0.0, or a 0-dim tensor.
     """
 
     def __init__(self, exprs, symbols=()):
-        self.exprs = tuple(sp.sympify(e) for e in exprs)
-        self.symbols = tuple(symbols)
-        unknown = set().union(*(e.free_symbols for e in self.exprs)) - set(self.symbols) if self.exprs else set()
-        if unknown:
-            raise ValueError(f"coefficients use symbols {sorted(s.name for s in unknown)} not in {list(self.symbols)}")
-        kinds, consts, sym_slots = [], [], []
-        for i, e in enumerate(self.exprs):
-            if e.free_symbols:
-                kinds.append(SYMBOLIC)
-                consts.append(None)
-                sym_slots.append(i)
-            elif _is(e, 0):
-                kinds.append(ZERO)
-                consts.append(0.0)
-            elif _is(e, 1):
-                kinds.append(ONE)
-                consts.append(1.0)
-            else:
-                kinds.append(CONSTANT)
-                consts.append(float(e))
-        self.kinds = tuple(kinds)
-        self._consts = consts
-        self._sym_slots = tuple(sym_slots)
-        self._fn = (
-            sp.lambdify(self.symbols, [self.exprs[i].evalf(20) for i in sym_slots], modules="torch")
-            if sym_slots else None
-        )
+        self._init(plan.Slots(exprs, tuple(symbols)))
+
+    @classmethod
+    def from_slots(cls, slots: "plan.Slots") -> "Coefficients":
+        """The torch reader of already classified slots (a step plan's)."""
+        out = cls.__new__(cls)
+        out._init(slots)
+        return out
+
+    def _init(self, slots):
+        self.slots = slots
+        self.exprs, self.symbols, self.kinds = slots.exprs, slots.symbols, slots.kinds
+        self._consts = list(slots.constants)
+        self._fn = slots.function("torch")
 
     def nonzero(self, i: int) -> bool:
         """Whether slot ``i`` can be non-zero (a symbolic slot counts as non-zero)."""
@@ -122,7 +95,7 @@ class Coefficients:
         if params is None or len(params) != len(self.symbols):
             raise ValueError(f"expected values for {[s.name for s in self.symbols]}, got {params!r}")
         out = list(self._consts)
-        for i, v in zip(self._sym_slots, self._fn(*params)):
+        for i, v in zip(self.slots.symbolic, self._fn(*params)):
             out[i] = v
         return out
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from numnet._combine import combine as _combine
+
 BACKENDS = ("numpy", "torch")
 
 
@@ -69,14 +71,9 @@ class NumpyBackend:
 
     # -- arithmetic ----------------------------------------------------------------------
     def combine(self, y, terms):
-        """y + Σ c·k for (c, k) in terms (c Python numbers), without touching y."""
-        out = None
-        for c, k in terms:
-            if out is None:
-                out = y + c * k
-            else:
-                out += c * k
-        return y.copy() if out is None else out
+        """y + Σ c·k for (c, k) in terms (c Python numbers), without touching y: the
+        kernel of :mod:`numnet._combine`, which the nets layer uses too."""
+        return _combine([(1.0, y), *terms]) if terms else y.copy()
 
     def linear(self, W, X):
         """Σ_j W[i, j] X[..., j, :] for a constant matrix W (s × m)."""
@@ -158,17 +155,7 @@ class TorchBackend:
         return isinstance(x, self.torch.Tensor)
 
     def combine(self, y, terms):
-        t = self.torch
-        out = None
-        grad = t.is_grad_enabled()
-        for c, k in terms:
-            if out is None:
-                out = t.add(y, k, alpha=c)
-            elif grad:
-                out = t.add(out, k, alpha=c)
-            else:
-                out.add_(k, alpha=c)
-        return y.clone() if out is None else out
+        return _combine([(1.0, y), *terms]) if terms else y.clone()
 
     def linear(self, W, X):
         return W.to(X.dtype) @ X
