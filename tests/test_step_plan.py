@@ -124,3 +124,22 @@ def test_one_kernel_gives_numpy_and_torch_the_same_numbers():
     np.testing.assert_allclose(t_out, np_out, rtol=1e-15)
     assert combine([(1.0, xs[0])]) is xs[0]  # one term with coefficient one: no copy
     np.testing.assert_allclose(combine([(0.75, xs[0]), (0.25, xs[1])], lerp=(0, 1)), 0.75 * xs[0] + 0.25 * xs[1])
+
+
+# -- one float policy --------------------------------------------------------------------
+def test_a_float_is_kept_as_the_exact_binary_number_it_stores():
+    from numnet.nets.coefficients import exact_number
+
+    k32 = torch.tensor(-0.1, dtype=torch.float32)  # a learned coefficient: float32's binary value
+    for x in (exact_number(k32, "k"), schemes.get("lm_resnet").subs(k=k32).alpha[0] * -1):
+        assert isinstance(x, sp.Float) and sp.Rational(x) == sp.Rational(float(k32))
+    assert exact_number(0.1, "h") == schemes.get("lm_resnet").subs(k=0.1).alpha[0] * -1  # one policy, both layers
+    assert exact_number("1/10", "h") == sp.Rational(1, 10)
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), np.float64("-inf")])
+def test_a_non_finite_coefficient_is_refused_with_its_name(bad):
+    with pytest.raises(ValueError, match=r"beta\[0\] must be finite"):
+        schemes.LinearMultistep([0, -1, 1], [bad, 1.5, 0])
+    with pytest.raises(ValueError, match=r"k must be finite"):
+        schemes.get("lm_resnet").subs(k=bad)

@@ -18,7 +18,6 @@ nothing and one with coefficient 1 costs no multiply.
 
 from __future__ import annotations
 
-import math
 import numbers
 import re
 
@@ -26,37 +25,31 @@ import sympy as sp
 import torch
 
 from numnet.schemes import plan
+from numnet.schemes._exact import coefficient
 
 ONE, ZERO, CONSTANT, SYMBOLIC = plan.ONE, plan.ZERO, plan.CONSTANT, plan.SYMBOLIC
 
 
 def exact_number(x, what: str) -> sp.Expr:
-    """``x`` as an exact sympy number: floats become the exact dyadic rational they store.
+    """``x`` as a sympy number by numnet's one number policy,
+    :func:`numnet.schemes._exact.coefficient`: a float — a learned coefficient, a step
+    size — stays the exact binary number it stores (a 53-bit sympy ``Float``), fractions
+    and integers are exact Rationals. Non-numbers and non-finite values are refused.
 
-    A float32/float64 value *is* a rational number; keeping it exact lets the schemes
-    layer decide stability questions exactly for a learned coefficient.
-
-    >>> exact_number(0.5, "h"), exact_number("1/10", "h")
-    (1/2, 1/10)
+    >>> exact_number(0.5, "h"), exact_number("1/10", "h"), exact_number(torch.tensor(-0.25), "k")
+    (0.500000000000000, 1/10, -0.250000000000000)
     """
-    if isinstance(x, bool):
-        raise TypeError(f"{what} must be a number, got {x!r}")
-    if isinstance(x, sp.Basic):
-        return x
-    if isinstance(x, float):
-        if not math.isfinite(x):
-            raise ValueError(f"{what} must be finite, got {x!r}")
-        return sp.Rational(x)
-    if isinstance(x, numbers.Rational):
-        return sp.Rational(int(x.numerator), int(x.denominator))
     if isinstance(x, str):
         try:
             return sp.Rational(x)
         except (TypeError, ValueError):
             raise ValueError(f"{what} must be a number or a fraction string like '1/10', got {x!r}") from None
-    if isinstance(x, torch.Tensor) and x.numel() == 1:
-        return sp.Rational(float(x))
-    raise TypeError(f"{what} must be a number, got {x!r} ({type(x).__name__})")
+    if isinstance(x, torch.Tensor) and x.numel() != 1:
+        raise TypeError(f"{what} must be a number, got a tensor of shape {tuple(x.shape)}")
+    try:
+        return coefficient(x, what)
+    except TypeError:
+        raise TypeError(f"{what} must be a number, got {x!r} ({type(x).__name__})") from None
 
 
 class Coefficients:

@@ -9,6 +9,7 @@ floats, against a tolerance tied to the precision the floats carry.
 from __future__ import annotations
 
 import fractions
+import math
 import numbers
 
 import mpmath
@@ -18,15 +19,25 @@ import sympy as sp
 def coefficient(value, what: str) -> sp.Expr:
     """Return ``value`` as a sympy number or expression, or raise ``TypeError``.
 
-    Python ints, Fractions and strings become exact Rationals; floats become sympy
-    ``Float`` (never silently rationalised); sympy expressions pass through.
+    numnet's one float policy, for coefficients a user types and for values numnet
+    produces itself (a learned ``k`` in a step scheme, a net's step size): a float —
+    Python, NumPy, or a one-element NumPy/torch array — is the binary number it stores
+    and becomes a sympy ``Float`` holding exactly that value (53 bits; never rounded to
+    decimal digits, never replaced by a "nicer" rational), judged at the precision it
+    carries (:func:`is_zero`). Ints, Fractions and fraction strings become exact
+    Rationals; a decimal string keeps the digits it has. Non-finite values are refused;
+    sympy expressions pass through.
 
-    >>> coefficient("3/2", "beta[0]")
-    3/2
+    >>> coefficient("3/2", "beta[0]"), coefficient(0.5, "k"), sp.Rational(coefficient(0.1, "k")) == sp.Rational(0.1)
+    (3/2, 0.500000000000000, True)
     >>> coefficient([1], "beta[0]")
     Traceback (most recent call last):
     ...
     TypeError: beta[0] must be a number or sympy expression, got [1] (list)
+    >>> coefficient(float("nan"), "k")
+    Traceback (most recent call last):
+    ...
+    ValueError: k must be finite, got nan
     """
     if isinstance(value, sp.Basic):
         if not isinstance(value, sp.Expr):
@@ -44,9 +55,26 @@ def coefficient(value, what: str) -> sp.Expr:
                 return sp.sympify(value)
             except sp.SympifyError as exc:
                 raise TypeError(f"{what} must be a number or sympy expression, got {value!r}") from exc
+    value = _scalar(value)
+    if isinstance(value, numbers.Integral):
+        return sp.Integer(int(value))
+    if isinstance(value, numbers.Real):
+        x = float(value)
+        if not math.isfinite(x):
+            raise ValueError(f"{what} must be finite, got {x!r}")
+        return sp.Float(x)
     if isinstance(value, numbers.Number):
         return sp.sympify(value)
     raise TypeError(f"{what} must be a number or sympy expression, got {value!r} ({type(value).__name__})")
+
+
+def _scalar(value):
+    """A one-element NumPy or torch array as the Python number it holds (duck typed: no
+    torch import); anything else unchanged."""
+    if isinstance(value, numbers.Number) or not hasattr(value, "item"):
+        return value
+    n = value.numel() if hasattr(value, "numel") else getattr(value, "size", None)
+    return value.item() if n == 1 else value
 
 
 def precision_digits(exprs) -> int | None:
