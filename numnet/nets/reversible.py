@@ -106,12 +106,14 @@ class CouplingBlock(nn.Module):
         return tuple((t, self.h * c) for t, c in self.unit_kicks)
 
     @classmethod
-    def from_scheme(cls, scheme: PartitionedScheme, h: float, functions):
-        """Kicks of a partitioned scheme for Y' = F(Z), Z' = −G(Y) with step h:
-        Y-kicks get weight +h·c_Y, Z-kicks −h·c_Z."""
+    def from_scheme(cls, scheme: PartitionedScheme, h: float, functions, field_signs=None):
+        """Kicks of a partitioned scheme with step h, weights read from the scheme
+        (:meth:`~numnet.schemes.partitioned.PartitionedScheme.kick_weights`): for its system
+        Y' = F(Z), Z' = −G(Y), Y-kicks get +h·c_Y and Z-kicks −h·c_Z; ``field_signs``
+        (e.g. ``{"Y": 1, "Z": 1}``) for a system with other signs."""
         if not isinstance(scheme, PartitionedScheme):
             raise TypeError(f"expected a PartitionedScheme, got {type(scheme).__name__}")
-        return cls([(t, (1.0 if t == "Y" else -1.0) * float(c)) for t, c in scheme.kicks], functions, h)
+        return cls([(t, float(w)) for t, w in scheme.kick_weights(field_signs)], functions, h)
 
     def forward(self, y, z):
         for (target, w), f in zip(self.kicks, self.functions):
