@@ -27,22 +27,20 @@ class _Zero:
 DROPPED = _Zero()
 
 
-_TORCH = []
-
-
-def _torch():
-    """torch, imported at the first combination of tensors."""
-    if not _TORCH:
-        import torch
-
-        _TORCH.append(torch)
-    return _TORCH[0]
+torch = None  # the torch module, bound at the first combination of tensors
 
 
 def _is_tensor(x) -> bool:
     """Whether ``x`` is a torch tensor, without importing torch when it is not loaded."""
-    t = sys.modules.get("torch")
+    t = sys.modules.get("torch") if torch is None else torch
     return t is not None and isinstance(x, t.Tensor)
+
+
+def _bind_torch():
+    global torch
+    import torch as t
+
+    torch = t
 
 
 def combine(terms, lerp=None):
@@ -72,18 +70,22 @@ def combine(terms, lerp=None):
     if lerp is not None:
         i, j = lerp
         terms = [(1.0, terms[i][1]), terms[j]] + [t for m, t in enumerate(terms) if m not in lerp]
-    terms = [(c, x) for c, x in terms if x is not DROPPED]
-    if not terms:
+    coefs, xs = [], []
+    for c, x in terms:
+        if x is not DROPPED:
+            coefs.append(c)
+            xs.append(x)
+    if not xs:
         raise ValueError("combine: every term is dropped")
     lerp = lerp is not None
-    if not lerp and len(terms) == 1 and _is_one(terms[0][0]):
-        return terms[0][1]
-    coefs = [c for c, _ in terms]
-    xs = [x for _, x in terms]
+    if not lerp and len(xs) == 1 and _is_one(coefs[0]):
+        return xs[0]
     if not _is_tensor(xs[0]):
         return _combine_numpy(coefs, xs, lerp)
-    torch = _torch()
-    if torch.is_grad_enabled() and any(isinstance(c, torch.Tensor) and c.requires_grad for c in coefs):
+    if torch is None:
+        _bind_torch()
+    if torch.is_grad_enabled() and any(type(c) is not float and isinstance(c, torch.Tensor) and c.requires_grad
+                                       for c in coefs):
         return _autograd_node().apply(lerp, len(xs), *coefs, *xs)
     return _combine(coefs, xs, lerp)
 
@@ -105,7 +107,6 @@ def _np_add(x, y, c):
 
 
 def _combine(coefs, xs, lerp):
-    torch = _torch()
     if lerp:
         w = coefs[1]
         acc = torch.lerp(xs[0], xs[1], w.to(xs[0].dtype) if isinstance(w, torch.Tensor) else w)
@@ -134,8 +135,6 @@ def _autograd_node():
 
 
 def _define_node():
-    torch = _torch()
-
     class _Combine(torch.autograd.Function):
         @staticmethod
         def forward(ctx, lerp, n, *args):
@@ -179,7 +178,6 @@ def _define_node():
 
 def _dot(g, x):
     """⟨g, x⟩ summed over every element, without a temporary where the layouts allow."""
-    torch = _torch()
     if g.shape == x.shape and g.dtype == x.dtype and g.dtype in (torch.float32, torch.float64):
         if g.is_contiguous() and x.is_contiguous():
             return torch.dot(g.view(-1), x.view(-1))
@@ -190,21 +188,20 @@ def _dot(g, x):
 
 
 def _is_one(c):
-    return not _is_tensor(c) and c == 1.0
+    return c == 1.0 if type(c) is float else (not _is_tensor(c) and c == 1.0)
 
 
 def _scaled(x, c):
-    return x * (c.to(x.dtype) if _is_tensor(c) else c)
+    return x * c if type(c) is float else x * (c.to(x.dtype) if _is_tensor(c) else c)
 
 
 def _add(x, y, c):
-    torch = _torch()
-    if isinstance(c, torch.Tensor):
+    if type(c) is not float and isinstance(c, torch.Tensor):
         return torch.addcmul(x, y, c.to(y.dtype))
     return torch.add(x, y) if c == 1.0 else torch.add(x, y, alpha=c)
 
 
 def _add_(acc, y, c):
-    if _is_tensor(c):
+    if type(c) is not float and isinstance(c, torch.Tensor):
         return acc.addcmul_(y, c.to(y.dtype))
     return acc.add_(y) if c == 1.0 else acc.add_(y, alpha=c)
