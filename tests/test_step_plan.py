@@ -102,7 +102,7 @@ def test_layout_of_textbook_schemes():
 
 
 def test_floats_name_a_missing_symbol_value():
-    with pytest.raises(ValueError, match=r"depend on symbols \['k'\]"):
+    with pytest.raises(ValueError, match=r"coefficients of lm_resnet depend on symbols \['k'\]"):
         plan_of(schemes.get("lm_resnet")).floats()
 
 

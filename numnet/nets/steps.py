@@ -122,7 +122,7 @@ class LMMRule(_Rule):
         window = history[-self.steps:]
         u = combine(self.plan.terms(values, [e[0] for e in window], [e[1] for e in window]), self.plan.lerp_terms)
         if self.implicit:  # u <- rhs + h beta_s F(u), from the predictor u = u_{n+s-1}
-            d, rhs, f = values[2 * self.steps], u, newest[1]
+            d, rhs, f = values[self.plan.f_slot(self.steps)], u, newest[1]
             for it in range(self.iterations):
                 u = combine([(1.0, rhs), (d, f)])
                 if it + 1 < self.iterations:

@@ -32,6 +32,7 @@ torch).
 from __future__ import annotations
 
 import functools
+
 import sympy as sp
 
 ZERO = "zero"
@@ -61,7 +62,8 @@ class Slots:
     """An ordered list of exact coefficient expressions, each classified once.
 
     ``symbols``: the free symbols the expressions may use, in the order their values are
-    passed (default: every free symbol, sorted by name).
+    passed (default: every free symbol, sorted by name); ``name`` (the scheme's) goes into
+    error messages.
 
     >>> k = sp.Symbol("k")
     >>> s = Slots([-k, k - 1, sp.Integer(1), sp.Rational(3, 2), sp.Integer(0)])
@@ -73,7 +75,9 @@ class Slots:
     [-0.25, -0.75]
     """
 
-    def __init__(self, exprs, symbols=None):
+    def __init__(self, exprs, symbols=None, name: str = "coefficients"):
+        self.name = name
+        self._functions = {}
         self.exprs = tuple(sp.sympify(e) for e in exprs)
         used = set().union(*(e.free_symbols for e in self.exprs)) if self.exprs else set()
         if symbols is None:
@@ -81,7 +85,7 @@ class Slots:
         self.symbols = tuple(symbols)
         unknown = used - set(self.symbols)
         if unknown:
-            raise ValueError(f"coefficients use symbols {sorted(s.name for s in unknown)} not in {list(self.symbols)}")
+            raise ValueError(f"{name} use symbols {sorted(s.name for s in unknown)} not in {list(self.symbols)}")
         kinds, consts = [], []
         for e in self.exprs:
             if e.free_symbols:
@@ -118,7 +122,7 @@ class Slots:
         values = dict(values or {})
         missing = [n for n in self.symbol_names if n not in values]
         if missing:
-            raise ValueError(f"coefficients depend on symbols {missing}; give their values")
+            raise ValueError(f"{self.name} depend on symbols {missing}; give their values")
         from ._exact import coefficient
 
         mapping = {s: coefficient(values[s.name], s.name) for s in self.symbols}
@@ -127,19 +131,22 @@ class Slots:
             out[i] = _float(self.exprs[i].subs(mapping))
         return out
 
-    @functools.lru_cache(maxsize=8)
     def function(self, modules="numpy"):
         """``fn(*symbol_values) -> [value of each symbolic slot]``: a ``sympy.lambdify``
         of the symbolic slots (evaluated to 20 digits first) with ``modules`` — "torch"
-        makes it differentiable in tensor arguments. None when no slot is symbolic."""
+        makes it differentiable in tensor arguments. None when no slot is symbolic.
+        Compiled once per ``modules``."""
         if not self.symbolic:
             return None
-        return sp.lambdify(self.symbols, [self.exprs[i].evalf(20) for i in self.symbolic], modules=modules)
+        if modules not in self._functions:
+            exprs = [self.exprs[i].evalf(20) for i in self.symbolic]
+            self._functions[modules] = sp.lambdify(self.symbols, exprs, modules=modules)
+        return self._functions[modules]
 
     def scaled(self, factor, slots) -> "Slots":
         """These slots with the given slot indices multiplied by the exact ``factor``."""
         slots = set(slots)
-        return Slots([factor * e if i in slots else e for i, e in enumerate(self.exprs)], self.symbols)
+        return Slots([factor * e if i in slots else e for i, e in enumerate(self.exprs)], self.symbols, self.name)
 
 
 class StepPlan:
@@ -152,6 +159,7 @@ class StepPlan:
         self.name = scheme.name
         self.slots = slots
         self.symbols = slots.symbols
+        self._step_slots_by_h = {}
 
     @property
     def symbol_names(self) -> tuple:
@@ -161,11 +169,13 @@ class StepPlan:
         """Every slot as a float64 (see :meth:`Slots.floats`)."""
         return self.slots.floats(values)
 
-    @functools.lru_cache(maxsize=16)
     def step_slots(self, h=1) -> Slots:
-        """The slots a step of size ``h`` multiplies (f-coefficients scaled by h, exactly);
-        the layout of :attr:`step_layout`."""
-        return self._step_slots(sp.sympify(h))
+        """The slots a step of size ``h`` multiplies, f-coefficients scaled by h exactly
+        (LMM: c_j, then h^q β_j; RK: h a_ij, then h b_i); compiled once per h."""
+        h = sp.sympify(h)
+        if h not in self._step_slots_by_h:
+            self._step_slots_by_h[h] = self._step_slots(h)
+        return self._step_slots_by_h[h]
 
 
 class LMMPlan(StepPlan):
@@ -188,7 +198,7 @@ class LMMPlan(StepPlan):
 
     def __init__(self, scheme, power: int = 1):
         s = scheme.steps
-        super().__init__(scheme, Slots([-a for a in scheme.alpha[:-1]] + list(scheme.beta)))
+        super().__init__(scheme, Slots([-a for a in scheme.alpha[:-1]] + list(scheme.beta), name=f"coefficients of {scheme.name}"))
         self.steps, self.power = s, power
         kinds = self.slots.kinds
         self.state_terms = tuple(j for j in range(s) if kinds[j] != ZERO)
@@ -285,7 +295,7 @@ class RKPlan(StepPlan):
         m = self.stages = scheme.stages
         b_hat = scheme.b_hat
         exprs = list(scheme.A) + list(scheme.b) + list(scheme.c) + list(b_hat or ())
-        super().__init__(scheme, Slots(exprs))
+        super().__init__(scheme, Slots(exprs, name=f"coefficients of {scheme.name}"))
         kinds = self.slots.kinds
         self.implicit = not scheme.is_explicit
         self.rows = tuple(tuple(j for j in range(m) if kinds[i * m + j] != ZERO) for i in range(m))
@@ -293,7 +303,7 @@ class RKPlan(StepPlan):
         self.has_embedded = b_hat is not None
         self.error_weights = None
         if b_hat is not None:
-            diff = Slots([b - bh for b, bh in zip(scheme.b, b_hat)], self.symbols)
+            diff = Slots([b - bh for b, bh in zip(scheme.b, b_hat)], self.symbols, self.slots.name)
             self.error_weights = tuple(i for i in range(m) if diff.kinds[i] != ZERO)
         self.fsal = (not self.implicit and _is(sp.sympify(scheme.c[-1]), 1)
                      and all(sp.simplify(scheme.A[m - 1, j] - scheme.b[j]) == 0 for j in range(m)))
@@ -317,7 +327,7 @@ class RKPlan(StepPlan):
 
     def _step_slots(self, h):  # h a_ij, h b_i (the nodes c and b_hat are not multiplied in a step)
         m = self.stages
-        return Slots([h * e for e in self.slots.exprs[: m * m + m]], self.symbols)
+        return Slots([h * e for e in self.slots.exprs[: m * m + m]], self.symbols, self.slots.name)
 
     # -- stages and update as term lists (any array type; combined by the caller) ----------
     def stage_terms(self, i, values, y, K, scale=None) -> list:
