@@ -35,6 +35,8 @@ import functools
 
 import sympy as sp
 
+from ._exact import coefficient
+
 ZERO = "zero"
 ONE = "one"
 CONSTANT = "constant"
@@ -123,8 +125,6 @@ class Slots:
         missing = [n for n in self.symbol_names if n not in values]
         if missing:
             raise ValueError(f"{self.name} depend on symbols {missing}; give their values")
-        from ._exact import coefficient
-
         mapping = {s: coefficient(values[s.name], s.name) for s in self.symbols}
         out = list(self.constants)
         for i in self.symbolic:
