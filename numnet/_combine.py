@@ -70,55 +70,58 @@ def combine(terms, lerp=None):
     if lerp is not None:
         i, j = lerp
         terms = [(1.0, terms[i][1]), terms[j]] + [t for m, t in enumerate(terms) if m not in lerp]
-    coefs, xs = [], []
-    for c, x in terms:
-        if x is not DROPPED:
-            coefs.append(c)
-            xs.append(x)
-    if not xs:
-        raise ValueError("combine: every term is dropped")
     lerp = lerp is not None
-    if not lerp and len(xs) == 1 and _is_one(coefs[0]):
-        return xs[0]
-    if not _is_tensor(xs[0]):
-        return _combine_numpy(coefs, xs, lerp)
+    if terms and terms[0][1] is not DROPPED and not _is_tensor(terms[0][1]):
+        return sum_numpy(terms, lerp)  # NumPy arrays (never DROPPED: that is a nets value)
+    terms = [t for t in terms if t[1] is not DROPPED]
+    if not terms:
+        raise ValueError("combine: every term is dropped")
     if torch is None:
         _bind_torch()
     if torch.is_grad_enabled() and any(type(c) is not float and isinstance(c, torch.Tensor) and c.requires_grad
-                                       for c in coefs):
-        return _autograd_node().apply(lerp, len(xs), *coefs, *xs)
-    return _combine(coefs, xs, lerp)
+                                       for c, _ in terms):
+        return _autograd_node().apply(lerp, len(terms), *[c for c, _ in terms], *[x for _, x in terms])
+    return sum_torch(terms, lerp)
 
 
-def _combine_numpy(coefs, xs, lerp):
+def sum_numpy(terms, lerp=False):
+    """:func:`combine` for NumPy arrays and number coefficients, without the dispatch
+    (a solver's NumPy backend calls it directly): the first two terms make a new array,
+    the rest are added into it."""
+    c0, x0 = terms[0]
+    if len(terms) == 1:
+        return x0 if c0 == 1.0 else c0 * x0
+    c1, x1 = terms[1]
     if lerp:
-        acc = xs[0] + coefs[1] * (xs[1] - xs[0])
-    elif len(xs) == 1:
-        return xs[0] * coefs[0]
+        acc = x0 + c1 * (x1 - x0)
     else:
-        acc = _np_add(xs[0] if _is_one(coefs[0]) else coefs[0] * xs[0], xs[1], coefs[1])
-    for c, x in zip(coefs[2:], xs[2:]):
-        acc += x if _is_one(c) else c * x
+        acc = (x0 if c0 == 1.0 else c0 * x0) + (x1 if c1 == 1.0 else c1 * x1)
+    for k in range(2, len(terms)):
+        c, x = terms[k]
+        acc += x if c == 1.0 else c * x
     return acc
 
 
-def _np_add(x, y, c):
-    return x + y if _is_one(c) else x + c * y
-
-
-def _combine(coefs, xs, lerp):
+def sum_torch(terms, lerp=False):
+    """:func:`combine` for tensors with float or 0-dim tensor coefficients outside
+    autograd's view of the coefficients, without the dispatch (a solver's torch backend
+    calls it directly)."""
+    if torch is None:
+        _bind_torch()
+    c0, x0 = terms[0]
+    if len(terms) == 1:
+        return x0 if _is_one(c0) else _scaled(x0, c0)
+    c1, x1 = terms[1]
     if lerp:
-        w = coefs[1]
-        acc = torch.lerp(xs[0], xs[1], w.to(xs[0].dtype) if isinstance(w, torch.Tensor) else w)
-    elif len(xs) == 1:
-        return _scaled(xs[0], coefs[0])
-    elif _is_one(coefs[0]):
-        acc = _add(xs[0], xs[1], coefs[1])
-    elif _is_one(coefs[1]):
-        acc = _add(xs[1], xs[0], coefs[0])
+        acc = torch.lerp(x0, x1, c1.to(x0.dtype) if _is_tensor(c1) else c1)
+    elif _is_one(c0):
+        acc = _add(x0, x1, c1)
+    elif _is_one(c1):
+        acc = _add(x1, x0, c0)
     else:
-        acc = _add(_scaled(xs[0], coefs[0]), xs[1], coefs[1])
-    for c, x in zip(coefs[2:], xs[2:]):
+        acc = _add(_scaled(x0, c0), x1, c1)
+    for k in range(2, len(terms)):
+        c, x = terms[k]
         acc = _add_(acc, x, c)
     return acc
 
@@ -146,7 +149,7 @@ def _define_node():
             ctx.keep_x = keep_x
             ctx.save_for_backward(*[c for c in coefs if isinstance(c, torch.Tensor)],
                                   *[x for x, k in zip(xs, keep_x) if k])
-            return _combine(coefs, xs, lerp)
+            return sum_torch(list(zip(coefs, xs)), lerp)
 
         @staticmethod
         def backward(ctx, g):

@@ -126,6 +126,14 @@ def test_one_kernel_gives_numpy_and_torch_the_same_numbers():
     np.testing.assert_allclose(combine([(0.75, xs[0]), (0.25, xs[1])], lerp=(0, 1)), 0.75 * xs[0] + 0.25 * xs[1])
 
 
+def test_the_torch_solvers_bind_torch_in_the_kernel_themselves(monkeypatch):
+    import numnet._combine as kernel
+
+    monkeypatch.setattr(kernel, "torch", None)  # as in a fresh process where no net has run yet
+    sol = solvers.integrate("rk4", lambda t, y: -y, (0.0, 1.0), torch.ones(2, dtype=torch.float64), n_steps=4)
+    assert abs(float(sol.y_final[0]) - np.exp(-1.0)) < 1e-4
+
+
 # -- one float policy --------------------------------------------------------------------
 def test_a_float_is_kept_as_the_exact_binary_number_it_stores():
     from numnet.nets.coefficients import exact_number

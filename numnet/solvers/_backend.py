@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from numnet._combine import combine as _combine
+from numnet import _combine
 
 BACKENDS = ("numpy", "torch")
 
@@ -70,10 +70,14 @@ class NumpyBackend:
         return isinstance(x, np.ndarray)
 
     # -- arithmetic ----------------------------------------------------------------------
+    def sum(self, terms):
+        """Σ c·k for (c, k) in terms (c numbers): the combination kernel of
+        :mod:`numnet._combine`, which the nets layer uses too."""
+        return _combine.sum_numpy(terms)
+
     def combine(self, y, terms):
-        """y + Σ c·k for (c, k) in terms (c Python numbers), without touching y: the
-        kernel of :mod:`numnet._combine`, which the nets layer uses too."""
-        return _combine([(1.0, y), *terms]) if terms else y.copy()
+        """y + Σ c·k for (c, k) in terms, without touching y."""
+        return _combine.sum_numpy([(1.0, y), *terms]) if terms else y.copy()
 
     def linear(self, W, X):
         """Σ_j W[i, j] X[..., j, :] for a constant matrix W (s × m)."""
@@ -154,8 +158,11 @@ class TorchBackend:
     def is_array(self, x):
         return isinstance(x, self.torch.Tensor)
 
+    def sum(self, terms):
+        return _combine.sum_torch(terms)
+
     def combine(self, y, terms):
-        return _combine([(1.0, y), *terms]) if terms else y.clone()
+        return _combine.sum_torch([(1.0, y), *terms]) if terms else y.clone()
 
     def linear(self, W, X):
         return W.to(X.dtype) @ X

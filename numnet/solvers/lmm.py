@@ -2,10 +2,11 @@
 
 y_{n+s} = −Σ_{j<s} α_j y_{n+j} + h Σ_{j<s} β_j f_{n+j} + h β_s f(y_{n+s}); only the
 non-zero coefficients are touched: the explicit part is the scheme's step plan
-(:meth:`numnet.schemes.plan.LMMPlan.terms`, the same the net stages run) combined by the
-shared kernel :func:`numnet._combine.combine`. The implicit part is solved by the same simplified
-Newton iteration as implicit RK stages (one "stage", W = h β_s, Jacobian at the newest
-known state), and f_{n+s} is recovered as Z / (h β_s) without another call of f.
+(:meth:`numnet.schemes.plan.LMMPlan.terms`, the same the net stages run) summed by the
+shared kernel of :mod:`numnet._combine` (``be.sum``). The implicit part is solved by the
+same simplified Newton iteration as implicit RK stages (one "stage", W = h β_s, Jacobian
+at the newest known state), and f_{n+s} is recovered as Z / (h β_s) without another call
+of f.
 
 Starting values y_1 … y_{s−1} come from a one-step Runge–Kutta method, by default
 Dormand–Prince (order 5) for explicit and Radau IIA (3 stages, order 5, L-stable, so stiff
@@ -17,8 +18,6 @@ catalog LMM (p ≤ 6).
 from __future__ import annotations
 
 import numpy as np
-
-from numnet._combine import combine
 
 from . import newton
 
@@ -44,7 +43,7 @@ class LMMStepper(newton.Stepper):
         """(y_{n+s}, f_{n+s}) from the histories ``ys``, ``fs`` (oldest first, length s);
         ``t_last`` is t_{n+s−1}, the newest known time."""
         be = self.be
-        base = combine(self.tab.plan.terms(self.tab.values, ys, fs, scale=h))
+        base = be.sum(self.tab.plan.terms(self.tab.values, ys, fs, scale=h))
         t_new = t_last + h
         if self.tab.explicit:
             self.f_calls += 1

@@ -9,12 +9,10 @@ no amplification of the Newton residual by stiff f), else y + h Σ b_i f(Y_i).
 
 The layout (non-zero a_ij and b_i, FSAL) is the scheme's step plan
 (:class:`numnet.schemes.plan.RKPlan`, the same the net stages run); every combination
-goes through the shared kernel :func:`numnet._combine.combine`.
+goes through the shared kernel of :mod:`numnet._combine` (``be.sum``).
 """
 
 from __future__ import annotations
-
-from numnet._combine import combine
 
 from . import newton
 
@@ -51,13 +49,13 @@ class RKStepper(newton.Stepper):
             if i == 0 and k1 is not None:
                 K[0] = k1
                 continue
-            yi = combine(plan.stage_terms(i, v, y, K, scale=h)) if i else y
+            yi = be.sum(plan.stage_terms(i, v, y, K, scale=h)) if i else y
             K[i] = f(t + tab.c[i] * h, yi)
             self.f_calls += 1
         if plan.fsal:
             y_new, k_next = yi, K[-1]
         else:
-            y_new, k_next = combine(plan.update_terms(v, y, K, scale=h)), None
+            y_new, k_next = be.sum(plan.update_terms(v, y, K, scale=h)), None
         if not error:
             return y_new, k_next
         err = be.combine(be.zeros_like(y), [(h * e, K[i]) for i, e in tab.error_weights])
@@ -78,4 +76,4 @@ class RKStepper(newton.Stepper):
             return be.combine(y, [(float(di), Z[..., i, :]) for i, di in enumerate(tab.d) if di != 0]), None
         K = [self.f(nodes[i], y + Z[..., i, :]) for i in range(m)]
         self.f_calls += m
-        return combine(tab.plan.update_terms(tab.values, y, K, scale=h)), None
+        return be.sum(tab.plan.update_terms(tab.values, y, K, scale=h)), None
