@@ -9,6 +9,7 @@ floats, against a tolerance tied to the precision the floats carry.
 from __future__ import annotations
 
 import fractions
+import math
 import numbers
 
 import mpmath
@@ -21,17 +22,27 @@ def coefficient(value, what: str) -> sp.Expr:
     """Return ``value`` as a sympy number or expression, or raise ``TypeError`` (a wrong
     type) or ``NumberSyntaxError`` (a string that is not a number).
 
-    Python ints and Fractions become exact Rationals; floats become sympy ``Float``
-    (never silently rationalised); sympy expressions pass through. Strings are read by
+    numnet's one float policy, for coefficients a user types and for values numnet
+    produces itself (a learned ``k`` in a step scheme, a net's step size): a float —
+    Python, NumPy, or a one-element NumPy/torch array — is the binary number it stores
+    and becomes a sympy ``Float`` holding exactly that value (53 bits; never rounded to
+    decimal digits, never replaced by a "nicer" rational), judged at the precision it
+    carries (:func:`is_zero`). Ints and Fractions become exact Rationals. Strings are read by
     :func:`~numnet.schemes._parse.parse_number` (numbers, ``sqrt``, symbol names; never
-    evaluated as code), raising :class:`~numnet.schemes._parse.NumberSyntaxError`.
+    evaluated as code; a decimal keeps the digits it has), raising
+    :class:`~numnet.schemes._parse.NumberSyntaxError`. Non-finite values are refused;
+    sympy expressions pass through.
 
-    >>> coefficient("3/2", "beta[0]")
-    3/2
+    >>> coefficient("3/2", "beta[0]"), coefficient(0.5, "k"), sp.Rational(coefficient(0.1, "k")) == sp.Rational(0.1)
+    (3/2, 0.500000000000000, True)
     >>> coefficient([1], "beta[0]")
     Traceback (most recent call last):
     ...
     TypeError: beta[0] must be a number or sympy expression, got [1] (list)
+    >>> coefficient(float("nan"), "k")
+    Traceback (most recent call last):
+    ...
+    ValueError: k must be finite, got nan
     """
     if isinstance(value, sp.Basic):
         if not isinstance(value, sp.Expr):
@@ -43,12 +54,29 @@ def coefficient(value, what: str) -> sp.Expr:
         return sp.Rational(value.numerator, value.denominator)
     if isinstance(value, str):  # read, never evaluated
         return parse_number(value, what)
+    value = _scalar(value)
+    if isinstance(value, numbers.Integral):
+        return sp.Integer(int(value))
+    if isinstance(value, numbers.Real):
+        x = float(value)
+        if not math.isfinite(x):
+            raise ValueError(f"{what} must be finite, got {x!r}")
+        return sp.Float(x)
     if isinstance(value, numbers.Number):
         try:
             return sp.sympify(value, strict=True)  # strict: no detour through str(value)
         except sp.SympifyError:
             raise TypeError(f"{what} must be a number or sympy expression, got {value!r} ({type(value).__name__})") from None
     raise TypeError(f"{what} must be a number or sympy expression, got {value!r} ({type(value).__name__})")
+
+
+def _scalar(value):
+    """A one-element NumPy or torch array as the Python number it holds (duck typed: no
+    torch import); anything else unchanged."""
+    if isinstance(value, numbers.Number) or not hasattr(value, "item"):
+        return value
+    n = value.numel() if hasattr(value, "numel") else getattr(value, "size", None)
+    return value.item() if n == 1 else value
 
 
 def precision_digits(exprs) -> int | None:

@@ -44,6 +44,21 @@ class Scheme:
         return frozenset(out)
 
     @property
+    def plan(self):
+        """The step plan every executor of this scheme reads (solver steppers, net stages,
+        reversible blocks): slots and kinds, term layout, FSAL, lerp pair, implicitness,
+        whether the oldest state can be solved back. Compiled once per set of
+        coefficients, see :mod:`numnet.schemes.plan`.
+
+        >>> from numnet.schemes import get
+        >>> get("ab3").plan.f_terms, get("rk4").plan.fsal
+        ((0, 1, 2), False)
+        """
+        from .plan import plan_of
+
+        return plan_of(self)
+
+    @property
     def precision(self) -> int | None:
         """Decimal digits of the Float coefficients, or None when all are exact."""
         return precision_digits(self._coefficients())
