@@ -7,7 +7,7 @@ from sympy.polys.matrices import DomainMatrix
 
 from .._lazy import lazy_module
 from ._arith import Evaluator
-from ._exact import coefficient
+from ._exact import coefficient, substitute
 from .base import Z, Scheme
 from .stability import nonnegative_on_reals
 from .trees import forest
@@ -65,11 +65,11 @@ class RungeKutta(Scheme):
 
     def _rebuild(self, mapping):
         return RungeKutta(
-            self.A.subs(mapping),
-            [x.subs(mapping) for x in self.b],
-            [x.subs(mapping) for x in self.c],
+            self.A.applyfunc(lambda x: substitute(x, mapping)),
+            [substitute(x, mapping) for x in self.b],
+            [substitute(x, mapping) for x in self.c],
             name=self.name,
-            b_hat=None if self.b_hat is None else [x.subs(mapping) for x in self.b_hat],
+            b_hat=None if self.b_hat is None else [substitute(x, mapping) for x in self.b_hat],
         )
 
     @property
