@@ -10,11 +10,17 @@ from ._arith import Evaluator
 from ._exact import coefficient, substitute
 from .base import Z, Scheme
 from .stability import nonnegative_on_reals
-from .trees import forest
+from .trees import MAX_ORDER, check_order_bound, forest
 
 np = lazy_module("numpy")  # imported at first use: numnet.schemes loads without numpy
 
-_MAX_ORDER = 20
+_MAX_ORDER = MAX_ORDER  # the order is searched up to the trees numnet generates (16)
+CONDITIONS_MAX_ORDER = 10
+"""Highest p for :meth:`RungeKutta.order_conditions` / ``elementary_weights``: symbolic
+weights of all 1,205 trees up to order 10 take ~5 s for Gauss3 (order 11: 23 s)."""
+ERRORS_MAX_ORDER = 12
+"""Highest q for :meth:`RungeKutta.error_coefficients`: 4,766 trees of order 12, ~2.5 s
+for Gauss3 (order 14: 17 s)."""
 
 
 class RungeKutta(Scheme):
@@ -136,7 +142,10 @@ class RungeKutta(Scheme):
         return "float" if digits <= 17 else "dd"
 
     def elementary_weights(self, p: int) -> list:
-        """Φ(t) = b·(stage weights) as sympy expressions for every tree of order ≤ p."""
+        """Φ(t) = b·(stage weights) as sympy expressions for every tree of order ≤ p
+        (p ≤ :data:`CONDITIONS_MAX_ORDER`, 10)."""
+        _check_order_arg(p)
+        check_order_bound(p, CONDITIONS_MAX_ORDER, f"elementary_weights({p})", f"numnet derives them up to order {CONDITIONS_MAX_ORDER}")
         f = forest(p)
         A = sp.Matrix(self.A)
         stage = [None] * len(f)
@@ -151,13 +160,16 @@ class RungeKutta(Scheme):
         return out
 
     def order_conditions(self, p: int) -> list:
-        """The Butcher conditions Φ(t) = 1/γ(t) for all trees of order ≤ p, as ``sp.Eq``.
+        """The Butcher conditions Φ(t) = 1/γ(t) for all trees of order ≤ p, as ``sp.Eq``
+        (p ≤ :data:`CONDITIONS_MAX_ORDER`, 10; beyond it a ``ValueError`` gives the tree
+        count). These are the conditions for c = A·1 (see :attr:`order` otherwise).
 
         >>> from numnet.schemes import get
         >>> get("rk2_family").order_conditions(2)
         [Eq(b1 + b2, 1), Eq(a21*b2, 1/2)]
         """
         _check_order_arg(p)
+        check_order_bound(p, CONDITIONS_MAX_ORDER, f"order_conditions({p})", f"numnet derives them up to order {CONDITIONS_MAX_ORDER}")
         f = forest(p)
         return [sp.Eq(phi, sp.Rational(1, f.gamma[t])) for t, phi in enumerate(self.elementary_weights(p))]
 
@@ -197,7 +209,7 @@ class RungeKutta(Scheme):
 
     def error_coefficients(self, q: int | None = None) -> dict:
         """τ(t) = (b·Φ(t) − 1/γ(t))/σ(t) for the trees of order q (default p+1), keyed by
-        the tree's bracket name.
+        the tree's bracket name; q ≤ :data:`ERRORS_MAX_ORDER` (12).
 
         >>> from numnet.schemes import get
         >>> get("euler").error_coefficients()
@@ -207,6 +219,7 @@ class RungeKutta(Scheme):
         if q is None:
             q = self.order + 1
         _check_order_arg(q)
+        check_order_bound(q, ERRORS_MAX_ORDER, f"error_coefficients({q})", f"numnet derives them up to order {ERRORS_MAX_ORDER}")
         f = forest(q)
         r = f.of_order(q)
         if self._mode() == "exact":
