@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import sympy as sp
 from sympy.polys.matrices import DomainMatrix
 
@@ -196,16 +198,49 @@ class RungeKutta(Scheme):
         float64 otherwise; a condition holds when its residual is within the rounding
         error the arithmetic can make.
 
+        The order on non-autonomous problems y' = f(t, y): when c ≠ A·1 the time t of
+        stage i is t_n + c_i h while its state advances as if by (A·1)_i h, so each leaf
+        of a tree (a t-derivative or a y-derivative of f) may carry c or A·1, and every
+        such choice must give 1/γ(t) (:meth:`_node_order`). The midpoint rule with c₂ = 1
+        instead of 1/2 has the autonomous order 2 but order 1 (Σ b_i c_i = 1 ≠ 1/2).
+        With c = A·1 (the default) both choices coincide.
+
         >>> from numnet.schemes import get
         >>> get("gauss3").order, get("radau_iia3").order, get("rk38").order
         (6, 5, 4)
+        >>> RungeKutta([[0, 0], ["1/2", 0]], [0, 1], c=[0, 1]).order
+        1
         """
         self._require_concrete("order")
         ev = Evaluator(self.A.tolist(), list(self.b), self._mode())
         for n in range(1, _MAX_ORDER + 1):
             if not ev.holds(n):
-                return n - 1
+                return self._node_order(n - 1)
         raise ValueError(f"{self.name}: every condition up to order {_MAX_ORDER} holds; order not determined")
+
+    def _node_order(self, p: int) -> int:
+        """Largest q ≤ p for which every tree of order ≤ q, each non-root leaf weighted by
+        c or by A·1 (all choices), satisfies b·Φ = 1/γ; p itself when c = A·1."""
+        rows = [sp.expand(sum(self.A.row(i))) for i in range(self.stages)]
+        if all(self._zero(ci - ri) for ci, ri in zip(self.c, rows)):
+            return p
+        f = forest(max(p, 1))
+        A, b = sp.Matrix(self.A), sp.Matrix([self.b])
+        leaf = [sp.Matrix(rows), sp.Matrix(self.c)]  # a leaf child: A·1 (state) or c (time)
+        options = {0: [sp.ones(self.stages, 1)]}  # stage vectors Φ per tree, over the choices
+        for t in f.upto(p)[1:]:
+            kids = [leaf if ch == 0 else [A * v for v in options[ch]] for ch in f.children[t]]
+            vecs = {}
+            for combo in itertools.product(*kids):
+                v = combo[0]
+                for w in combo[1:]:
+                    v = v.multiply_elementwise(w)
+                vecs.setdefault(tuple(sp.expand(x) for x in v), v)
+            options[t] = list(vecs.values())
+            for v in options[t]:
+                if not self._zero(sp.expand((b * v)[0]) - sp.Rational(1, f.gamma[t])):
+                    return int(f.order[t]) - 1
+        return p
 
     def error_coefficients(self, q: int | None = None) -> dict:
         """τ(t) = (b·Φ(t) − 1/γ(t))/σ(t) for the trees of order q (default p+1), keyed by

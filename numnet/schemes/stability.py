@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import sympy as sp
 
 from .._lazy import lazy_module
@@ -194,7 +196,8 @@ def root_condition(poly: sp.Poly, digits: int | None = None) -> bool:
         raise ValueError("root condition of the zero polynomial is undefined")
     dom = poly.get_domain()
     if dom.is_ZZ or dom.is_QQ or dom in (sp.ZZ_I, sp.QQ_I):
-        return _gaussian_root_condition(poly.set_domain(sp.QQ_I))
+        K = sp.QQ if dom.is_ZZ or dom.is_QQ else sp.QQ_I
+        return _gaussian_root_condition(tuple(poly.set_domain(K).rep.to_list()), K, poly.gens[0])
     _, factors = sp.factor_list(poly)
     for g, m in factors:
         if g.degree() == 0:
@@ -208,8 +211,11 @@ def root_condition(poly: sp.Poly, digits: int | None = None) -> bool:
     return True
 
 
-def _gaussian_root_condition(p: sp.Poly) -> bool:
-    """The root condition for a polynomial over QQ_I, exactly (see :func:`root_condition`)."""
+@functools.lru_cache(maxsize=4096)
+def _gaussian_root_condition(coeffs: tuple, K, gen) -> bool:
+    """The root condition for a polynomial over QQ or QQ_I (``coeffs`` highest degree
+    first), exactly (see :func:`root_condition`); cached, since a net's steps repeat schemes."""
+    p = sp.Poly.new(sp.Poly(0, gen, domain=K).rep.from_list(list(coeffs), 0, K), gen)
     for q, m in p.sqf_list()[1]:
         if q.degree() == 0:
             continue
@@ -226,7 +232,11 @@ def _gaussian_root_condition(p: sp.Poly) -> bool:
 
 
 def _conj(c):
-    return type(c)(c.x, -c.y)
+    return type(c)(c.x, -c.y) if hasattr(c, "y") else c
+
+
+def _norm2(c):
+    return c.x**2 + c.y**2 if hasattr(c, "y") else c * c
 
 
 def _conj_reversal(q: sp.Poly) -> sp.Poly:
@@ -240,7 +250,7 @@ def _strictly_inside(q: sp.Poly) -> bool:
     a = q.rep.to_list()[::-1]  # lowest degree first
     while len(a) > 1:
         a0, an = a[0], a[-1]
-        if a0.x**2 + a0.y**2 >= an.x**2 + an.y**2:
+        if _norm2(a0) >= _norm2(an):
             return False
         n, cn = len(a), _conj(an)
         a = [cn * a[k] - a0 * _conj(a[n - 1 - k]) for k in range(1, n)]
@@ -251,17 +261,33 @@ def _roots_on_circle(g: sp.Poly) -> int:
     """Number of distinct roots of g on |ξ| = 1, exactly: ξ = 1, plus the real roots w of
     G(w) = (w + i)ⁿ g((w − i)/(w + i)) — the Cayley map sends the real line onto the rest
     of the circle; a real root of G is a common real root of Re G and Im G."""
-    K, n = g.domain, g.degree()
-    w = sp.Symbol("w", real=True)
-    lo = g.rep.to_list()[::-1]
-    G = sum((sp.Poly(w - sp.I, w, domain=K) ** j * sp.Poly(w + sp.I, w, domain=K) ** (n - j) * sp.Poly(K.to_sympy(c), w, domain=K)
-             for j, c in enumerate(lo)), sp.Poly(0, w, domain=K))
-    coeffs = G.rep.to_list()
-    re_part = sp.Poly([c.x for c in coeffs], w, domain=sp.QQ)
-    im_part = sp.Poly([c.y for c in coeffs], w, domain=sp.QQ)
+    n = g.degree()
+    lo = g.rep.to_list()[::-1]  # lowest degree first
+    if n == 1:  # a root −a₀/a₁ is on the circle iff |a₀| = |a₁|
+        return int(_norm2(lo[0]) == _norm2(lo[1]))
+    K = sp.QQ_I
+    lo = [K.convert_from(c, g.domain) for c in lo]
+    minus, plus = [K(0, -1), K.one], [K(0, 1), K.one]  # w − i, w + i
+    G = [K.zero] * (n + 1)
+    for j, c in enumerate(lo):
+        term = [c]
+        for factor in [minus] * j + [plus] * (n - j):
+            term = _times(term, factor, K)
+        G = [x + y for x, y in zip(G, term)]
+    re_part = sp.Poly([c.x for c in reversed(G)], sp.Symbol("w"), domain=sp.QQ)
+    im_part = sp.Poly([c.y for c in reversed(G)], sp.Symbol("w"), domain=sp.QQ)
     R = sp.gcd(re_part, im_part)
     count = 1 if g.eval(1) == 0 else 0
     return count + (R.count_roots() if R.degree() > 0 else 0)
+
+
+def _times(p: list, q: list, K) -> list:
+    """Product of two polynomials given as coefficient lists, lowest degree first."""
+    out = [K.zero] * (len(p) + len(q) - 1)
+    for i, x in enumerate(p):
+        for j, y in enumerate(q):
+            out[i + j] += x * y
+    return out
 
 
 def critical_values(expr, xi: sp.Symbol, param: sp.Symbol) -> sp.Poly | None:
