@@ -26,8 +26,8 @@ from numnet._lazy import lazy_exports
 
 _MODULES = {
     "numnet.nets.blocks": ("BasicBlock", "Bottleneck", "LinearField", "ResNeXtBlock", "make_block"),
-    "numnet.nets.builders": ("adams_net", "blocks_per_stage", "build", "lm_resnet", "ode_net", "resnet",
-                             "scheme_net"),
+    "numnet.nets.builders": ("ZeroStabilityWarning", "adams_net", "blocks_per_stage", "build", "lm_resnet", "ode_net",
+                             "resnet", "scheme_net", "warn_if_not_zero_stable"),
     "numnet.nets.coefficients": ("Coefficients", "initializer"),
     "numnet.nets.continuous": ("ODEBlock", "ODEStage", "torchdiffeq_method"),
     "numnet.nets.model": ("ResidualNet", "StepScheme"),

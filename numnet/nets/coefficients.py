@@ -57,7 +57,7 @@ def exact_number(x, what: str) -> sp.Expr:
         except (TypeError, ValueError):
             raise ValueError(f"{what} must be a number or a fraction string like '1/10', got {x!r}") from None
     if isinstance(x, torch.Tensor) and x.numel() == 1:
-        return sp.Rational(float(x))
+        return exact_number(float(x), what)
     raise TypeError(f"{what} must be a number, got {x!r} ({type(x).__name__})")
 
 
@@ -167,6 +167,10 @@ def initializer(spec, name: str = "coefficient"):
     Traceback (most recent call last):
     ...
     ValueError: init of k: uniform needs a < b, got (2, 1)
+    >>> initializer(float("nan"), "k")
+    Traceback (most recent call last):
+    ...
+    ValueError: init of k: constant needs finite numbers, got (nan,)
     """
     if callable(spec):
         def init(t):
@@ -200,6 +204,8 @@ def initializer(spec, name: str = "coefficient"):
     need = {"uniform": 2, "normal": 2, "constant": 1}[kind]
     if len(args) != need:
         raise ValueError(f"init of {name}: {kind} takes {need} numbers, got {args}")
+    if not all(math.isfinite(a) for a in args):
+        raise ValueError(f"init of {name}: {kind} needs finite numbers, got {args}")
     if kind == "uniform" and not args[0] < args[1]:
         raise ValueError(f"init of {name}: uniform needs a < b, got {spec[1:]}")
     if kind == "normal" and not args[1] >= 0:
