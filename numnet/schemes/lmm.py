@@ -9,7 +9,8 @@ import sympy as sp
 from .._lazy import lazy_module
 from ._exact import coefficient, exact, exactly, substitute
 from .base import XI, Z, Scheme
-from .stability import critical_values, nonnegative_on_interval, root_condition_set, root_condition, roots_satisfy_condition, schur_cohn
+from .stability import (critical_values, gaussian_root_condition, max_root_modulus, nonnegative_on_interval, root_condition, root_condition_set,
+                        roots_satisfy_condition, schur_cohn)
 
 np = lazy_module("numpy")  # imported at first use: numnet.schemes loads without numpy
 
@@ -268,17 +269,27 @@ class LinearMultistep(Scheme):
 
     def _settle(self, zs, rows):
         """The root condition of π(·, z) at the points ``zs`` (``rows``: its float
-        coefficients there), exactly where α, β are rational."""
+        coefficients there): by companion eigenvalues where the largest root is clearly
+        off the circle (by > 1e-7, far above their error), else exactly where α, β are
+        rational (root finding otherwise)."""
         ab = [exact(c) for c in self.alpha + self.beta]
         if not all(c.is_Rational for c in ab):
             return roots_satisfy_condition(rows)
-        a, b = ab[: len(self.alpha)], ab[len(self.alpha) :]
+        K = sp.QQ_I
+        a, b = ([K.from_sympy(x) for x in part] for part in (ab[: len(self.alpha)], ab[len(self.alpha) :]))
 
-        def ok(z):
-            zq = exact(sp.Float(z.real)) + sp.I * exact(sp.Float(z.imag))
-            return root_condition(sp.Poly([a_j - zq * b_j for a_j, b_j in zip(a, b)][::-1], XI))
+        def ok(z):  # π(·, z) for the exact binary value of z, in QQ(i)
+            zq = K(sp.QQ(*float(z.real).as_integer_ratio()), sp.QQ(*float(z.imag).as_integer_ratio()))
+            coeffs = [a_j - zq * b_j for a_j, b_j in zip(a, b)][::-1]
+            while coeffs and not coeffs[0]:
+                coeffs.pop(0)
+            return gaussian_root_condition(tuple(coeffs), K, XI)
 
-        return np.array([ok(complex(z)) for z in zs], dtype=bool)
+        m = max_root_modulus(rows)
+        out = m < 1 - 1e-5
+        near = np.abs(m - 1) <= 1e-5  # within reach of eigenvalue error (a double root: ~1e-8)
+        out[near] = [ok(complex(z)) for z in zs[near]]
+        return out
 
     def boundary_locus(self, n: int = 400) -> np.ndarray:
         """z(θ) = ρ(e^{iθ})/σ(e^{iθ}) at n angles θ in [0, 2π]: where π has a root on |ξ| = 1.

@@ -170,7 +170,7 @@ def root_condition(poly: sp.Poly, digits: int | None = None) -> bool:
     Decided exactly, without root finding and without a tolerance. Float coefficients are
     read as the binary fractions they store (:func:`._exact.exact`): a learned k = −0.999
     is zero-stable, k = 1 + 2⁻⁵² is not. For rational (and Gaussian-rational) coefficients
-    (:func:`_gaussian_root_condition`): a squarefree decomposition, then per factor q the
+    (:func:`gaussian_root_condition`): a squarefree decomposition, then per factor q the
     part g = gcd(q, q*) holding every root on the circle (q* the conjugate reversal) and
     the rest q/g, which must lie strictly inside (exact Schur–Cohn); g's roots must all
     lie on the circle (counted exactly through the Cayley map), and a repeated factor
@@ -197,7 +197,7 @@ def root_condition(poly: sp.Poly, digits: int | None = None) -> bool:
     dom = poly.get_domain()
     if dom.is_ZZ or dom.is_QQ or dom in (sp.ZZ_I, sp.QQ_I):
         K = sp.QQ if dom.is_ZZ or dom.is_QQ else sp.QQ_I
-        return _gaussian_root_condition(tuple(poly.set_domain(K).rep.to_list()), K, poly.gens[0])
+        return gaussian_root_condition(tuple(poly.set_domain(K).rep.to_list()), K, poly.gens[0])
     _, factors = sp.factor_list(poly)
     for g, m in factors:
         if g.degree() == 0:
@@ -212,9 +212,14 @@ def root_condition(poly: sp.Poly, digits: int | None = None) -> bool:
 
 
 @functools.lru_cache(maxsize=4096)
-def _gaussian_root_condition(coeffs: tuple, K, gen) -> bool:
-    """The root condition for a polynomial over QQ or QQ_I (``coeffs`` highest degree
-    first), exactly (see :func:`root_condition`); cached, since a net's steps repeat schemes."""
+def gaussian_root_condition(coeffs: tuple, K, gen) -> bool:
+    """The root condition for a polynomial over K = QQ or QQ_I (``coeffs``: elements of K,
+    highest degree first, leading one non-zero), exactly (see :func:`root_condition`);
+    cached, since a net's steps repeat schemes.
+
+    >>> gaussian_root_condition((sp.QQ(1), sp.QQ(0), sp.QQ(-1)), sp.QQ, sp.Symbol("xi"))  # ξ² − 1
+    True
+    """
     p = sp.Poly.new(sp.Poly(0, gen, domain=K).rep.from_list(list(coeffs), 0, K), gen)
     for q, m in p.sqf_list()[1]:
         if q.degree() == 0:
