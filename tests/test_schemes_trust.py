@@ -58,6 +58,18 @@ def test_subs_of_a_float_keeps_the_coefficients_exact(k):
     assert isinstance(s.alpha[0], sp.Float)  # -k is a double: it stays a Float
 
 
+def test_region_points_on_the_boundary_agree_with_the_exact_set():
+    # leapfrog on z = iy: roots on the circle for |y| < 1, the double root ±i at |y| = 1,
+    # one root outside beyond: the exact set is (-1, 1) (root_condition_set)
+    leapfrog = schemes.get("leapfrog")
+    assert leapfrog.imaginary_stability_interval() == 1
+    ys = [0.0, 0.5, 1 - 2**-52, 1.0, 1 + 2**-52, -1.0, -(1 - 2**-53), 1e-300]
+    inside = leapfrog.in_stability_region(1j * np.array(ys))
+    assert inside.tolist() == [abs(y) < 1 for y in ys]
+    # a hair off the axis a root leaves the circle (|xi| - 1 ~ 1e-12, decided exactly): outside
+    assert leapfrog.in_stability_region(np.array([-1e-12 + 0.5j, 1e-12 + 0.5j])).tolist() == [False, False]
+
+
 def test_exact_reads_the_stored_binary_fraction():
     assert exact(sp.Float(0.1)) == R(3602879701896397, 2**55) == binary(0.1)
     f = sp.Float("0.1", 60)

@@ -9,8 +9,8 @@ import sympy as sp
 from .._lazy import lazy_module
 from ._exact import coefficient, exact, exactly, substitute
 from .base import XI, Z, Scheme
-from .stability import (critical_values, gaussian_root_condition, max_root_modulus, nonnegative_on_interval, root_condition, root_condition_set,
-                        roots_satisfy_condition, schur_cohn)
+from .stability import (critical_values, gaussian_root_condition, max_root_modulus, nonnegative_on_interval,
+                        root_condition, root_condition_set, roots_satisfy_condition, schur_cohn)
 
 np = lazy_module("numpy")  # imported at first use: numnet.schemes loads without numpy
 

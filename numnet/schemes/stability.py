@@ -389,7 +389,7 @@ def root_condition_set(expr, xi: sp.Symbol, param: sp.Symbol) -> sp.Set:
     Interval.open(-1, 1)
     """
     pr = sp.Symbol(param.name, real=True)
-    expr = sp.expand(sp.sympify(expr).subs(param, pr))
+    expr = sp.expand(exact(sp.sympify(expr).subs(param, pr)))  # Floats as their binary values
     cv = critical_values(expr, xi, pr)
     crit = [] if cv is None else sorted(set(cv.real_roots()), key=lambda r: float(r))
 
