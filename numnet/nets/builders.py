@@ -200,7 +200,7 @@ def _root_report(scheme) -> str:
             r = complex(r)
             outside_by = abs(r) - 1
             worst = max(worst, abs(r))
-            repeated |= m > 1 and abs(outside_by) < 1e-20
+            repeated |= m > 1 and abs(outside_by) < 1e-12  # display only: the decision was exact
             digits = ".17g" if 0 < outside_by < 1e-5 else ".6g"
             text = format(r.real, digits) if r.imag == 0 else format(r, digits)
             shown.append(text + (f" (multiplicity {m})" if m > 1 else ""))
