@@ -148,6 +148,9 @@ class RungeKutta(Scheme):
         (p ≤ :data:`CONDITIONS_MAX_ORDER`, 10)."""
         _check_order_arg(p)
         check_order_bound(p, CONDITIONS_MAX_ORDER, f"elementary_weights({p})", f"numnet derives them up to order {CONDITIONS_MAX_ORDER}")
+        return self._weights(p)
+
+    def _weights(self, p: int) -> list:
         f = forest(p)
         A = sp.Matrix(self.A)
         stage = [None] * len(f)
@@ -259,8 +262,13 @@ class RungeKutta(Scheme):
         r = f.of_order(q)
         if self._mode() == "exact":
             res = Evaluator(self.A.tolist(), list(self.b), "exact").exact_residuals(q)
+        elif self._mode() == "float":  # float64 arithmetic, as sympy's 15-digit Floats would do, but batched
+            ev = Evaluator(self.A.tolist(), list(self.b), "float")
+            ev._ensure(q)
+            digits = self.precision
+            res = [sp.Float(x, digits) for x in ev._residuals(q, ev.phi[q - 1], ev.mag[q - 1], r)[0]]
         else:
-            phis = self.elementary_weights(q)[r.start :]
+            phis = self._weights(q)[r.start :]
             res = [phi - sp.Rational(1, f.gamma[t]) for t, phi in zip(r, phis)]
         return {f.name(t): x / f.sigma[t] for t, x in zip(r, res)}
 
