@@ -134,6 +134,10 @@ def initializer(spec, name: str = "coefficient"):
     Traceback (most recent call last):
     ...
     ValueError: init of k: uniform needs a < b, got (2, 1)
+    >>> initializer(float("nan"), "k")
+    Traceback (most recent call last):
+    ...
+    ValueError: init of k: constant needs finite numbers, got (nan,)
     """
     if callable(spec):
         def init(t):
@@ -167,6 +171,8 @@ def initializer(spec, name: str = "coefficient"):
     need = {"uniform": 2, "normal": 2, "constant": 1}[kind]
     if len(args) != need:
         raise ValueError(f"init of {name}: {kind} takes {need} numbers, got {args}")
+    if not all(math.isfinite(a) for a in args):
+        raise ValueError(f"init of {name}: {kind} needs finite numbers, got {args}")
     if kind == "uniform" and not args[0] < args[1]:
         raise ValueError(f"init of {name}: uniform needs a < b, got {spec[1:]}")
     if kind == "normal" and not args[1] >= 0:

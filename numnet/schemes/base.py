@@ -67,11 +67,18 @@ class Scheme:
         """A new scheme with free symbols replaced by values.
 
         Keys are symbol names or symbols; an unknown name raises ``ValueError`` listing
-        the free symbols.
+        the free symbols, a NaN or infinite value one naming the symbol. A float value
+        enters as the binary fraction it is (:func:`._exact.substitute`): a coefficient
+        stays a Float where a Float holds it exactly (−k for k = −0.1), and is the exact
+        Rational where rounding would change it (k − 1), so ρ(1) = 0 is kept exactly.
 
         >>> from numnet.schemes import get
         >>> get("lm_resnet").subs(k=0).order
         1
+        >>> get("lm_resnet").subs(k=float("inf"))
+        Traceback (most recent call last):
+        ...
+        ValueError: k in lm_resnet.subs() must be finite, got inf
         """
         mapping = {}
         free = {s.name: s for s in self.free_symbols}
@@ -82,7 +89,7 @@ class Scheme:
                     f"{self.name} has no free symbol {name!r}; its free symbols are "
                     f"{sorted(free) or 'none'}"
                 )
-            mapping[free[name]] = coefficient(value, name)
+            mapping[free[name]] = coefficient(value, f"{name} in {self.name}.subs()")
         return self._rebuild(mapping)
 
     def to_nodepy(self):
