@@ -189,6 +189,10 @@ class RungeKutta(Scheme):
         (6, 5, 4)
         """
         self._require_concrete("order")
+        if self._mode() == "exact":
+            p = self._order_by_simplifying()
+            if p is not None:
+                return p
         ev = Evaluator(self.A.tolist(), list(self.b), self._mode())
         for n in range(1, _MAX_ORDER + 1):
             if not ev.holds(n):
@@ -228,7 +232,75 @@ class RungeKutta(Scheme):
         taus = self.error_coefficients(self.order + 1).values()
         return sp.sqrt(sp.radsimp(sp.expand(sum(t**2 for t in taus))))
 
+    def _field(self):
+        """(K, A, b, c) with exact concrete coefficients as elements of the number field K
+        they generate (QQ, QQ<√15>, the field of a cubic's roots, …) and c = A·e; every
+        exact query is field arithmetic from here (converting the nodes' radicals or
+        ``CRootOf`` into K once), never sympy simplification of nested radicals."""
+        if getattr(self, "_field_cache", None) is None:
+            s = self.stages
+            M = DomainMatrix.from_Matrix(sp.Matrix(self.A).row_join(sp.Matrix(self.b)), extension=True).to_field()
+            K, rows = M.domain, M.to_list()
+            A = [row[:s] for row in rows]
+            self._field_cache = (K, A, [row[s] for row in rows], [sum(row, K.zero) for row in A])
+        return self._field_cache
+
+    def _simplifying_in_field(self, k: int, which: str) -> bool:
+        """B(k), C(k) or D(k) for this one k, exactly in the field of the coefficients:
+        B: Σ b_i c_i^{k−1} = 1/k; C: Σ_j a_ij c_j^{k−1} = c_i^k/k;
+        D: Σ_i b_i c_i^{k−1} a_ij = b_j (1 − c_j^k)/k."""
+        K, A, b, c = self._field()
+        s, kk = self.stages, K.convert(k)
+        ck1 = self._node_power(k - 1)
+        if which == "B":
+            return K.is_zero(sum((bi * x for bi, x in zip(b, ck1)), K.zero) - K.one / kk)
+        if which == "C":
+            ck = self._node_power(k)
+            return all(K.is_zero(sum((A[i][j] * ck1[j] for j in range(s)), K.zero) - ck[i] / kk) for i in range(s))
+        w = [bi * x for bi, x in zip(b, ck1)]
+        ck = self._node_power(k)
+        return all(K.is_zero(sum((w[i] * A[i][j] for i in range(s)), K.zero) - b[j] * (K.one - ck[j]) / kk) for j in range(s))
+
+    def _node_power(self, k: int) -> list:
+        """[c_i^k] in the field, built up one power at a time and kept."""
+        K, _, _, c = self._field()
+        powers = self.__dict__.setdefault("_powers", [[K.one] * self.stages])
+        while len(powers) <= k:
+            powers.append([x * y for x, y in zip(powers[-1], c)])
+        return powers[k]
+
+    def _simplifying_orders(self, kmax: int, which: str) -> int:
+        """The largest k ≤ kmax with B(k) (``which`` "B"), C(k) or D(k): each for all k' ≤ k."""
+        k = 0
+        while k < kmax and self._simplifying_in_field(k + 1, which):
+            k += 1
+        return k
+
+    def _order_by_simplifying(self) -> int | None:
+        """The order from the simplifying assumptions, when they settle it (None when
+        they cannot, e.g. explicit methods of stage order 1: the trees decide).
+
+        B(p+1) failing (a bushy-tree condition) bounds the order by the quadrature order
+        p. A method with C(s) and distinct nodes is the collocation method of its nodes,
+        whose order is exactly p (Hairer–Nørsett–Wanner I, Thm II.7.9): Gauss 2s,
+        Radau IIA 2s−1, Lobatto IIIA 2s−2, in O(s²) field operations per condition.
+        Otherwise Butcher's theorem: B(p), C(q), D(r) with p ≤ q + r + 1 and
+        p ≤ 2q + 2 give order ≥ p (Lobatto IIIB, IIIC)."""
+        s = self.stages
+        kmax = 2 * s + 1
+        p = self._simplifying_orders(kmax, "B")
+        K, _, _, c = self._field()
+        distinct = all(not K.is_zero(c[i] - c[j]) for i in range(s) for j in range(i))
+        if distinct and p >= s and self._simplifying_orders(s, "C") == s:
+            return p
+        q, r = self._simplifying_orders(kmax, "C"), self._simplifying_orders(kmax, "D")
+        if p < kmax and p <= min(q + r + 1, 2 * q + 2):
+            return p
+        return None
+
     def _simplifying(self, q: int, which: str) -> bool:
+        if self._mode() == "exact" and not self.free_symbols:
+            return all(self._simplifying_in_field(k, which) for k in range(1, q + 1))
         c = sp.Matrix(self.c)
         for k in range(1, q + 1):
             if which == "B":
@@ -293,6 +365,8 @@ class RungeKutta(Scheme):
                 v = Ad * v
             P = sp.Poly([K.to_sympy(x) for x in reversed(coeffs)], Z)
             Q = sp.Poly(1, Z)
+        elif self._mode() == "exact" and not self.free_symbols:
+            P, Q = self._stability_polys_in_field()
         else:
             P = _rev_charpoly(A - e * b, s)
             Q = _rev_charpoly(A, s)
@@ -303,6 +377,18 @@ class RungeKutta(Scheme):
         P, Q = P.quo_ground(lc) if lc != 1 else P, Q.quo_ground(lc) if lc != 1 else Q
         self._pq = (P, Q)
         return self._pq
+
+    def _stability_polys_in_field(self):
+        """det(I − z(A − e bᵀ)) and det(I − zA) from characteristic polynomials computed in
+        the field of the coefficients; coefficients that lie in QQ (Gauss, Radau, Lobatto:
+        R is a Padé approximant) come back as Rationals."""
+        K, A, b, _ = self._field()
+        s = self.stages
+        polys = []
+        for M in ([[A[i][j] - b[j] for j in range(s)] for i in range(s)], A):
+            cp = DomainMatrix(M, (s, s), K).charpoly()
+            polys.append(sp.Poly([_field_to_sympy(K, x) for x in reversed(cp)], Z))
+        return tuple(polys)
 
     def stability_function(self) -> sp.Expr:
         """R(z) = P(z)/Q(z), the growth factor on y' = λy, z = hλ, as an exact rational function.
@@ -401,6 +487,16 @@ class RungeKutta(Scheme):
             lines.append(" & " + " & ".join(sp.latex(x) for x in self.b_hat))
         lines.append(r"\end{array}")
         return "\n".join(lines)
+
+
+def _field_to_sympy(K, x) -> sp.Expr:
+    """A field element as a sympy number: a Rational when it lies in QQ."""
+    if K.is_QQ or K.is_ZZ:
+        return K.to_sympy(x)
+    rep = x.to_list() if hasattr(x, "to_list") else list(x.rep)
+    if len(rep) <= 1:
+        return sp.Rational(K.dom.to_sympy(rep[0])) if rep else sp.Integer(0)
+    return K.to_sympy(x)
 
 
 def _rev_charpoly(M: sp.Matrix, s: int) -> sp.Poly:
