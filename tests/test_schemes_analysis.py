@@ -49,3 +49,88 @@ def test_simplifying_assumptions_of_radau_iia3():
     """Radau IIA, s = 3: B(5), C(3), D(2) (Hairer–Wanner II, Sect. IV.5: B(2s−1), C(s), D(s−1))."""
     m = get("radau_iia3")
     assert [m._simplifying_orders(7, w) for w in "BCD"] == [5, 3, 2]
+
+
+# -- SSP coefficients ----------------------------------------------------------------------
+nodepy_rk = pytest.importorskip("nodepy.runge_kutta_method")
+nodepy_lmm = pytest.importorskip("nodepy.linear_multistep_method")
+
+
+def _from_nodepy(m, name):
+    exact = lambda x: sp.Float(x) if isinstance(x, (float, np.floating)) else sp.sympify(x)
+    return schemes.RungeKutta([[exact(x) for x in row] for row in m.A], [exact(x) for x in m.b], name=name)
+
+
+@pytest.fixture(scope="module")
+def nodepy_all():
+    return nodepy_rk.loadRKM("All")
+
+
+@pytest.mark.parametrize("name,C", [
+    ("euler", 1), ("heun", 1), ("ssprk2", 1), ("ssprk3", 1), ("explicit_midpoint", 0), ("rk4", 0), ("kutta3", 0),
+    ("backward_euler", sp.oo), ("implicit_midpoint", 2), ("lobatto_iiia2", 2), ("gauss2", 0), ("radau_iia2", 0),
+])
+def test_rk_ssp_coefficient_textbook(name, C):
+    """Gottlieb–Ketcheson–Shu (2011): forward Euler 1, SSPRK(2,2) = Heun 1, SSPRK(3,3) 1, RK4 0;
+    implicit midpoint and trapezoid 2, backward Euler ∞."""
+    assert get(name).ssp_coefficient == C
+
+
+@pytest.mark.parametrize("key,C", [("SSP104", 6), ("SSP43", 2), ("SSP33", 1), ("TR-BDF2", sp.Rational(12, 5))])
+def test_rk_ssp_coefficient_of_optimal_methods(key, C, nodepy_all):
+    """Ketcheson's SSPRK(10,4): C = 6; Kraaijevanger's SSP(4,3): C = 2 (nodepy's exact tableaus)."""
+    m = _from_nodepy(nodepy_all[key], key)
+    assert m.precision is None
+    assert m.ssp_coefficient == C
+
+
+def test_rk_ssp_coefficient_against_nodepy(nodepy_all):
+    """Every method of nodepy's catalog: numnet's exact radius matches nodepy's bisection
+    to its bisection's accuracy: it stops short of the exact value at an entry that reaches
+    zero (SSP104: 5.9999995 for 6) and, with its 3e-16 tolerance, runs past it where the
+    published tableau is rounded (SSP63: 3.518392309 for the exact 3.518392285)."""
+    checked = 0
+    for key, m in nodepy_all.items():
+        ours = _from_nodepy(m, key).ssp_coefficient
+        theirs = m.absolute_monotonicity_radius()
+        if theirs == np.inf:
+            assert ours == sp.oo, key
+        else:
+            assert float(ours) == pytest.approx(theirs, rel=1e-7, abs=1e-9), key
+        checked += 1
+    assert checked >= 25
+
+
+def test_rk_ssp_coefficient_irrational(nodepy_all):
+    """SSP22star (float data): its radius is an irrational root (≈ 0.78475) of the exact
+    binary tableau, returned at the data's precision."""
+    C = _from_nodepy(nodepy_all["SSP22star"], "SSP22star").ssp_coefficient
+    assert isinstance(C, sp.Float) and C not in (0, 1)
+    assert float(C) == pytest.approx(nodepy_all["SSP22star"].absolute_monotonicity_radius(), abs=1e-9)
+
+
+def test_rk_ssp_coefficient_of_float_coefficients():
+    """Float tableau: the same value, as a Float at the coefficients' precision."""
+    heun = schemes.RungeKutta([[0.0, 0.0], [1.0, 0.0]], [0.5, 0.5])
+    C = heun.ssp_coefficient
+    assert isinstance(C, sp.Float) and C == 1
+
+
+@pytest.mark.parametrize("name,C", [("ab1", 1), ("ab2", 0), ("ab3", 0), ("bdf1", sp.oo), ("bdf2", 0), ("am1", 2),
+                                    ("am2", 0), ("leapfrog", 0), ("nystrom3", 0)])
+def test_lmm_ssp_coefficient_textbook(name, C):
+    """Forward Euler 1, AB2 0 (β_0 < 0), BDF2 0 (α_0 > 0), trapezoid 2, backward Euler ∞."""
+    assert get(name).ssp_coefficient == C
+
+
+def test_lmm_ssp_coefficient_against_nodepy():
+    """nodepy's optimal explicit SSP multistep methods (elm_ssp2: s steps, order 2,
+    C = (s−2)/(s−1)) and its Adams, BDF and Nyström families."""
+    for s in (3, 4, 5, 6):
+        m = nodepy_lmm.elm_ssp2(s)
+        ours = schemes.LinearMultistep(list(m.alpha), list(m.beta))
+        assert ours.ssp_coefficient == m.ssp_coefficient() == sp.Rational(s - 2, s - 1)
+    for ctor, name, steps in [(nodepy_lmm.Adams_Bashforth, "ab", range(1, 6)), (nodepy_lmm.Adams_Moulton, "am", range(1, 5)),
+                              (nodepy_lmm.backward_difference_formula, "bdf", range(2, 6)), (nodepy_lmm.Nystrom, "nystrom", range(2, 5))]:
+        for s in steps:
+            assert get(f"{name}{s}").ssp_coefficient == ctor(s).ssp_coefficient(), f"{name}{s}"

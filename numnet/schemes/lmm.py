@@ -201,6 +201,19 @@ class LinearMultistep(Scheme):
             c = self.C(0) if not self._zero(self.C(0)) else self.C(1)
         return sp.nsimplify(c / s1) if self.precision is None else c / s1
 
+    @property
+    def ssp_coefficient(self) -> sp.Expr:
+        """The SSP coefficient min_{j<s, β_j>0} −α_j/β_j, or 0 when some α_j > 0 or β_j < 0
+        (see :mod:`numnet.schemes.ssp`).
+
+        >>> from numnet.schemes import get
+        >>> get("ab1").ssp_coefficient, get("ab2").ssp_coefficient
+        (1, 0)
+        """
+        from .ssp import lmm_ssp_coefficient
+
+        return lmm_ssp_coefficient(self)
+
     # -- zero stability ----------------------------------------------------------------
     @property
     def is_zero_stable(self) -> bool:
