@@ -134,3 +134,66 @@ def test_lmm_ssp_coefficient_against_nodepy():
                               (nodepy_lmm.backward_difference_formula, "bdf", range(2, 6)), (nodepy_lmm.Nystrom, "nystrom", range(2, 5))]:
         for s in steps:
             assert float(get(f"{name}{s}").ssp_coefficient) == float(ctor(s).ssp_coefficient()), f"{name}{s}"
+
+
+# -- algebraic stability, adjoint, symmetry, L-stability ----------------------------------
+@pytest.mark.parametrize("name,expected", [
+    ("gauss1", True), ("gauss2", True), ("gauss3", True), ("radau_iia1", True), ("radau_iia2", True), ("radau_iia3", True),
+    ("lobatto_iiic2", True), ("lobatto_iiic3", True), ("lobatto_iiia2", False), ("lobatto_iiia3", False),
+    ("lobatto_iiib2", False), ("lobatto_iiib3", False), ("rk4", False), ("euler", False),
+])
+def test_algebraic_stability_textbook(name, expected):
+    """Hairer–Wanner II, Thm IV.12.9: Gauss, Radau IA/IIA and Lobatto IIIC are algebraically
+    stable; Lobatto IIIA/IIIB are not (M has a zero diagonal entry beside non-zeros)."""
+    assert get(name).is_algebraically_stable is expected
+
+
+def test_algebraic_stability_at_higher_stage_counts():
+    assert gauss_legendre(4).is_algebraically_stable and radau_iia(4).is_algebraically_stable
+
+
+def test_algebraic_stability_against_nodepy(nodepy_all):
+    checked = 0
+    for key, m in nodepy_all.items():
+        assert _from_nodepy(m, key).is_algebraically_stable == bool(m.is_algebraically_stable()), key
+        checked += 1
+    assert checked >= 25
+
+
+@pytest.mark.parametrize("name,expected", [
+    ("implicit_midpoint", True), ("gauss2", True), ("gauss3", True), ("lobatto_iiia2", True), ("lobatto_iiia3", True),
+    ("lobatto_iiib3", True), ("lobatto_iiic3", False), ("radau_iia2", False), ("backward_euler", False), ("rk4", False),
+    ("heun", False),
+])
+def test_rk_symmetry_textbook(name, expected):
+    """GNI Sect. V.2: Gauss and Lobatto IIIA/IIIB are symmetric; Radau, Lobatto IIIC and explicit methods are not."""
+    assert get(name).is_symmetric is expected
+
+
+def test_symmetry_at_higher_stage_counts():
+    assert gauss_legendre(4).is_symmetric and not radau_iia(4).is_symmetric
+
+
+@pytest.mark.parametrize("name", ["euler", "heun", "kutta3", "rk4", "radau_iia2", "gauss2", "lobatto_iiic3"])
+def test_adjoint(name):
+    """R*(z) = 1/R(−z); the adjoint's adjoint is the method; same order."""
+    m = get(name)
+    adj = m.adjoint()
+    assert sp.simplify(adj.stability_function() - 1 / m.stability_function().subs(Z, -Z)) == 0
+    back = adj.adjoint()
+    assert all(sp.radsimp(x - y) == 0 for x, y in zip(back.A, m.A)) and all(sp.radsimp(x - y) == 0 for x, y in zip(back.b, m.b))
+    assert adj.order == m.order
+
+
+@pytest.mark.parametrize("name,expected", [("leapfrog", True), ("milne_simpson", True), ("am1", True), ("nystrom2", True),
+                                           ("ab2", False), ("bdf2", False), ("am2", False)])
+def test_lmm_symmetry(name, expected):
+    assert get(name).is_symmetric is expected
+
+
+@pytest.mark.parametrize("name,expected", [("bdf1", True), ("bdf2", True), ("am0", True), ("am1", False), ("bdf3", False),
+                                           ("ab1", False)])
+def test_lmm_L_stability(name, expected):
+    """BDF1/BDF2 (= backward Euler) are L-stable; the trapezoid rule is A- but not L-stable;
+    BDF3 is not A-stable."""
+    assert get(name).is_L_stable is expected

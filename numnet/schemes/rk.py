@@ -354,6 +354,42 @@ class RungeKutta(Scheme):
 
         return rk_ssp_coefficient(self)
 
+    @property
+    def is_algebraically_stable(self) -> bool:
+        """b ≥ 0 and BA + AᵀB − bbᵀ positive semidefinite (implies B-stability), exact;
+        see :mod:`numnet.schemes.algebraic`.
+
+        >>> from numnet.schemes import get
+        >>> get("radau_iia3").is_algebraically_stable, get("lobatto_iiia3").is_algebraically_stable
+        (True, False)
+        """
+        from .algebraic import is_algebraically_stable
+
+        return is_algebraically_stable(self)
+
+    def adjoint(self) -> "RungeKutta":
+        """The adjoint method (stages renumbered in reverse); see :mod:`numnet.schemes.algebraic`.
+
+        >>> from numnet.schemes import get
+        >>> get("kutta3").adjoint().stability_function()
+        1/(-z**3/6 + z**2/2 - z + 1)
+        """
+        from .algebraic import adjoint
+
+        return adjoint(self)
+
+    @property
+    def is_symmetric(self) -> bool:
+        """The method equals its adjoint up to the order of its stages (Gauss, Lobatto IIIA).
+
+        >>> from numnet.schemes import get
+        >>> get("gauss3").is_symmetric, get("radau_iia3").is_symmetric
+        (True, False)
+        """
+        from .algebraic import is_symmetric
+
+        return is_symmetric(self)
+
     # -- linear stability -----------------------------------------------------------
     def _stability_polys(self):
         """(P, Q) with R = P/Q, as Polys in z, common factors cancelled."""
