@@ -197,3 +197,37 @@ def test_lmm_L_stability(name, expected):
     """BDF1/BDF2 (= backward Euler) are L-stable; the trapezoid rule is A- but not L-stable;
     BDF3 is not A-stable."""
     assert get(name).is_L_stable is expected
+
+
+# -- A(alpha) of Runge–Kutta methods -------------------------------------------------------
+def _max_modulus_on_ray(R, phi_deg):
+    r = np.logspace(-3, 4, 200001)
+    z = -r * np.exp(1j * np.radians(phi_deg))
+    return np.abs(R(z)).max()
+
+
+@pytest.mark.parametrize("name", ["kutta3", "rk4"])
+def test_rk_stability_angle_of_pade_0j(name):
+    """The adjoints of the explicit 3- and 4-stage methods have R = 1/T_j(−z), the (0, j)
+    Padé approximants: not A-stable (Ehle: j > k + 2), A(α) with α just below 90°.
+    Checked by brute force: rays just inside the angle keep |R| ≤ 1, a ray just outside does not."""
+    m = get(name).adjoint()
+    assert not m.is_A_stable
+    alpha = m.stability_angle()
+    assert 80 < alpha < 90
+    R = sp.lambdify(Z, m.stability_function(), "numpy")
+    for phi in np.linspace(0, alpha - 0.02, 25):
+        assert _max_modulus_on_ray(R, phi) <= 1 + 1e-12
+    assert _max_modulus_on_ray(R, alpha + 0.02) > 1
+
+
+@pytest.mark.parametrize("name,expected", [("rk4", None), ("euler", None), ("dormand_prince", None), ("gauss2", 90.0),
+                                           ("radau_iia3", 90.0), ("lobatto_iiic2", 90.0), ("backward_euler", 90.0)])
+def test_rk_stability_angle_textbook(name, expected):
+    """Explicit methods: the stability region is bounded, not even A(0); A-stable methods: 90°."""
+    assert get(name).stability_angle() == expected
+
+
+def test_rk_stability_angle_equals_lmm_for_one_step_methods():
+    """Backward Euler as an RK and as BDF1 / AM0: the same angle."""
+    assert get("backward_euler").stability_angle() == get("bdf1").stability_angle() == get("am0").stability_angle() == 90.0
