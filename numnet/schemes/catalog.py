@@ -358,7 +358,7 @@ def _build_registry():
     for s in (1, 2, 3):
         reg[f"gauss{s}"] = functools.partial(gauss_legendre, s)
         reg[f"radau_iia{s}"] = functools.partial(radau_iia, s)
-    for s in (2, 3):
+    for s in (2, 3, 4):
         reg[f"lobatto_iiia{s}"] = functools.partial(lobatto_iiia, s)
         reg[f"lobatto_iiib{s}"] = functools.partial(lobatto_iiib, s)
         reg[f"lobatto_iiic{s}"] = functools.partial(lobatto_iiic, s)
