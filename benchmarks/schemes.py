@@ -80,6 +80,24 @@ def main(argv=None):
                  best(lambda: gl3_nodepy.order(mode="exact"), max(1, r // 5)), 0.1,
                  "numnet's time includes building the method from its collocation definition"))
 
+    # 2b. exact queries at higher stage counts (nodepy: exact order of its GL/Radau tableaus where it has them)
+    from numnet.schemes import radau_iia
+
+    rows.append(("exact order, Gauss–Legendre s=4 (built)", best(lambda: gauss_legendre(4).order, r), float("nan"), 1.0,
+                 "before #19: 13 s (the trees in a degree-8 field); now B(p) + C(s) in the nodes' field"))
+    rows.append(("exact order, Gauss–Legendre s=5 (built)", best(lambda: gauss_legendre(5).order, r), float("nan"), 1.0,
+                 "before #19: 31 s"))
+    rows.append(("radau_iia(4): stability function + is_A_stable (built)",
+                 best(lambda: (lambda m: (m.stability_function(), m.is_A_stable))(radau_iia(4)), r), float("nan"), 1.0,
+                 "before #19: did not finish in 300 s (CRootOf nodes, EX-domain charpoly)"))
+
+    # 2c. SSP coefficient of SSPRK(10,4): exact sweep vs nodepy's float bisection
+    ssp104 = nrk.loadRKM("SSP104")
+    ours104 = RungeKutta([[sp.sympify(x) for x in row] for row in ssp104.A], [sp.sympify(x) for x in ssp104.b])
+    rows.append(("SSP coefficient, SSPRK(10,4) (exact 6 vs nodepy 5.9999995)",
+                 best(lambda: RungeKutta(ours104.A, ours104.b).ssp_coefficient, r),
+                 best(lambda: ssp104.absolute_monotonicity_radius(), r), 1.0, "numnet exact; nodepy bisection to 1e-10"))
+
     # 3. exact stability polynomial of an 8th-order pair (Prince–Dormand 8(7), 13 stages)
     pd8 = nrk.loadRKM("PD8")
     exact_A = [[sp.Rational(float(x)) for x in row] for row in pd8.A]

@@ -42,18 +42,23 @@ def _quadrature_rows(nodes, intervals) -> list:
     with Σ_j W_rj c_j^k = ∫_a^b t^k dt, k < s, i.e. W = M V⁻¹ for the Vandermonde V.
     Solved in the number field the nodes generate (QQ, QQ<√15>, …): only the nodes and
     interval ends are converted into it; powers and the solve are field arithmetic."""
+    K, rows, _ = _quadrature_rows_in_field(nodes, intervals)
+    return [[sp.expand(K.to_sympy(x)) for x in row] for row in rows]
+
+
+def _quadrature_rows_in_field(nodes, intervals):
+    """:func:`_quadrature_rows` as elements of the nodes' field: (K, rows, nodes in K)."""
     s = len(nodes)
     points = [sp.sympify(x) for x in nodes] + [sp.sympify(e) for ab in intervals for e in ab]
     K, c = construct_domain(points, extension=True)
-    if not K.is_Field:  # ZZ for integer nodes (Adams, BDF)
+    if not K.is_Field:
         field = K.get_field()
         K, c = field, [field.convert_from(e, K) for e in c]
     ends, c = c[s:], c[:s]
     V = DomainMatrix([[c[j] ** k for k in range(s)] for j in range(s)], (s, s), K)
     M = DomainMatrix([[K.quo(ends[2 * r + 1] ** (k + 1) - ends[2 * r] ** (k + 1), K.convert(k + 1)) for k in range(s)]
                       for r in range(len(intervals))], (len(intervals), s), K)
-    W = (M * V.inv()).to_Matrix()
-    return [[sp.expand(W[r, j]) for j in range(s)] for r in range(len(intervals))]
+    return K, (M * V.inv()).to_list(), c
 
 
 def _quadrature_weights(nodes, a, b):
@@ -180,9 +185,11 @@ def _roots(poly_expr, what):
 
 
 def _collocation(c, name):
-    s = len(c)
-    *A, b = _quadrature_rows(c, [(0, ci) for ci in c] + [(0, 1)])
-    return RungeKutta(A, b, c, name=name)
+    K, rows, cK = _quadrature_rows_in_field(c, [(0, ci) for ci in c] + [(0, 1)])
+    *A, b = [[sp.expand(K.to_sympy(x)) for x in row] for row in rows]
+    method = RungeKutta(A, b, c, name=name)
+    method._field_cache = (K, rows[:-1], rows[-1], cK)  # exact queries start from the nodes' field
+    return method
 
 
 def gauss_legendre(s: int) -> RungeKutta:
@@ -354,7 +361,7 @@ def _build_registry():
     for s in (1, 2, 3):
         reg[f"gauss{s}"] = functools.partial(gauss_legendre, s)
         reg[f"radau_iia{s}"] = functools.partial(radau_iia, s)
-    for s in (2, 3):
+    for s in (2, 3, 4):
         reg[f"lobatto_iiia{s}"] = functools.partial(lobatto_iiia, s)
         reg[f"lobatto_iiib{s}"] = functools.partial(lobatto_iiib, s)
         reg[f"lobatto_iiic{s}"] = functools.partial(lobatto_iiic, s)

@@ -202,6 +202,32 @@ class LinearMultistep(Scheme):
             c = self.C(0) if not self._zero(self.C(0)) else self.C(1)
         return sp.nsimplify(c / s1) if self.precision is None else c / s1
 
+    @property
+    def ssp_coefficient(self) -> sp.Expr:
+        """The SSP coefficient min_{j<s, β_j>0} −α_j/β_j, or 0 when some α_j > 0 or β_j < 0
+        (see :mod:`numnet.schemes.ssp`).
+
+        >>> from numnet.schemes import get
+        >>> get("ab1").ssp_coefficient, get("ab2").ssp_coefficient
+        (1, 0)
+        """
+        from .ssp import lmm_ssp_coefficient
+
+        return lmm_ssp_coefficient(self)
+
+    @property
+    def is_symmetric(self) -> bool:
+        """α_j = −α_{s−j}, β_j = β_{s−j} (leapfrog, Milne–Simpson, trapezoid); see
+        :func:`numnet.schemes.algebraic.is_symmetric_lmm`.
+
+        >>> from numnet.schemes import get
+        >>> get("leapfrog").is_symmetric, get("ab2").is_symmetric
+        (True, False)
+        """
+        from .algebraic import is_symmetric_lmm
+
+        return is_symmetric_lmm(self)
+
     # -- zero stability ----------------------------------------------------------------
     @property
     def is_zero_stable(self) -> bool:
@@ -330,6 +356,22 @@ class LinearMultistep(Scheme):
         x = sp.Symbol("x", real=True)
         P = sp.expand(sum(a * b * sp.chebyshevt(abs(j - k), x) for j, a in enumerate(self.alpha) for k, b in enumerate(self.beta)))
         return nonnegative_on_interval(P, x, -1, 1)
+
+    @property
+    def is_L_stable(self) -> bool:
+        """A-stable, and every root of ρ(ξ) − zσ(ξ) tends to 0 as z → ∞: σ(ξ) = β_s ξ^s
+        with β_s ≠ 0 (the roots tend to those of σ; a lower degree sends some to
+        infinity). BDF1 and BDF2 are L-stable; the trapezoidal rule (root −1 at ∞) is not.
+
+        >>> from numnet.schemes import get
+        >>> get("bdf2").is_L_stable, get("am1").is_L_stable, get("bdf3").is_L_stable
+        (True, False, False)
+        """
+        self._require_concrete("is_L_stable")
+        s = self.steps
+        if self._zero(self.beta[s]) or not all(self._zero(b) for b in self.beta[:s]):
+            return False
+        return self.is_A_stable
 
     def stability_angle(self) -> float | None:
         """The angle α in degrees such that the method is A(α)-stable; None if not even A(0).
