@@ -217,8 +217,8 @@ class RungeKutta(Scheme):
         self._require_concrete("order")
         if self._mode() == "exact":
             p = self._order_by_simplifying()
-            if p is not None:
-                return p
+            if p is not None:  # the theorems' order, then the c-conditions when c != A·1
+                return self._node_order(p)
         ev = Evaluator(self.A.tolist(), list(self.b), self._mode())
         for n in range(1, _MAX_ORDER + 1):
             if not ev.holds(n):
