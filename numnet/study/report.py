@@ -164,8 +164,23 @@ class _NoBar:
         return None
 
 
+class _Ticks:
+    """The report's bar advanced in estimated seconds: work beyond the estimate grows the
+    total (the ETA corrects itself) instead of running the bar past 100 %."""
+
+    def __init__(self, bar):
+        self.bar = bar
+
+    def update(self, n=1):
+        if self.bar.total is not None and self.bar.n + n > self.bar.total:
+            self.bar.total = self.bar.n + n
+        self.bar.update(n)
+
+
 def _ticks(bar):
-    return bar if bar else _NoBar()
+    if not bar:
+        return _NoBar()
+    return bar if isinstance(bar, (_Ticks, _NoBar)) else _Ticks(bar)
 
 
 def figure_caption(text: str) -> str:
@@ -296,7 +311,7 @@ def build_report(out, *, mode: str = "default", parts=None, data: str = "fashion
     sections = []
     from numnet.progress import progress as progress_bar
 
-    with progress_bar(total=round(sum(estimate[p] for p in parts)), unit="s", desc="report", file=sys.stderr,
+    with progress_bar(total=sum(estimate[p] for p in parts), unit="s", desc="report", file=sys.stderr,
                       disable=not progress, bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}<{remaining}"
                       " {postfix}") as bar:
         for part in parts:
@@ -304,7 +319,7 @@ def build_report(out, *, mode: str = "default", parts=None, data: str = "fashion
             t0, before = time.perf_counter(), bar.n
             sec = runners[part](bar)
             sec.seconds = time.perf_counter() - t0
-            bar.update(max(0.0, estimate[part] - (bar.n - before)))  # the part is done, whatever was estimated
+            _ticks(bar).update(max(0.0, estimate[part] - (bar.n - before)))  # the part is done, whatever was estimated
             sections.append(sec)
             bar.write(f"report: {part}: {sec.status} ({sec.seconds:.0f} s)")
     write_text(out / "report.md", _document(sections, mode, argv))
