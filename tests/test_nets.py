@@ -295,7 +295,7 @@ def test_stochastic_depth_is_identity_in_expectation(mode):
 
 
 def test_stochastic_depth_schedule():
-    net = nets.lm_resnet(56, stochastic_depth=True)
+    net = nets.lm_resnet(56, stochastic_depth=True, drop_schedule="huang")  # the official one: test_stochastic_depth
     surv = [p for s in net.stages for p in s.survival]
     assert len(surv) == 27 and surv[-1] == pytest.approx(0.8) and surv[0] == pytest.approx(1 - 0.2 / 27)
     assert np.allclose(np.diff(surv), -0.2 / 27)

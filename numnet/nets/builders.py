@@ -22,7 +22,10 @@ Options shared by every builder (keyword arguments):
 - ``init`` — init of learnable coefficients (one spec, or a dict symbol → spec).
 - ``stochastic_depth`` — p_L (linear decay of survival to p_L over all blocks), ``True``
   for the LM-ResNet paper's value (0.8 at depth 56, 0.5 at 110), or None;
-  ``drop_mode`` — "batch" or "sample".
+  ``drop_mode`` — "batch" or "sample"; ``drop_schedule`` — "official" (the LM-ResNet
+  code's death rates i/(L−1)·(1−p_L), kept blocks divided by their survival probability;
+  the default of LM nets) or "huang" (Huang et al.'s survival 1 − (l/L)(1−p_L), test-time
+  scaling by it; the default of the others), see :mod:`numnet.nets.stochastic`.
 
 >>> from numnet import nets
 >>> net = nets.build("lm_resnet", 20)
@@ -40,7 +43,7 @@ from .continuous import ODEStage
 from .names import NET_ALIASES, NETS, REVERSIBLE_NETS, SCHEME_NETS
 from .model import ResidualNet
 from .stage import SchemeStage
-from .stochastic import paper_p_L, survival_probabilities
+from .stochastic import SCHEDULES, check_schedule, paper_p_L, survival_probabilities
 
 LAYERS_PER_BLOCK = {"basic": 2, "bottleneck": 3, "resnext": 3, "shake": 2}
 _EXAMPLES = {"basic": "8, 14, 20, 26, 32, 38, 44, 56, 110, ...", "bottleneck": "11, 20, 29, 38, 56, 164, ...",
@@ -77,16 +80,17 @@ def _widths(widths, block):
     return tuple(widths)
 
 
-def _survival(stochastic_depth, depth, n_blocks):
+def _survival(stochastic_depth, depth, n_blocks, schedule):
+    check_schedule(schedule)
     if stochastic_depth is None or stochastic_depth is False:
         return None
     p_L = paper_p_L(depth) if stochastic_depth is True else stochastic_depth
-    return survival_probabilities(n_blocks, p_L)
+    return survival_probabilities(n_blocks, p_L, schedule)
 
 
 def _assemble(make_stage, depth, *, block="basic", widths=None, in_channels=3, num_classes=10,
               shortcut=None, stochastic_depth=None, scheme=None, cardinality=8, group_width=64, preact=True,
-              stem_width=None):
+              stem_width=None, drop_schedule="huang"):
     if not isinstance(preact, bool):
         raise TypeError(f"preact must be True or False, got {preact!r}")
     if shortcut is None:
@@ -100,7 +104,7 @@ def _assemble(make_stage, depth, *, block="basic", widths=None, in_channels=3, n
     n = blocks_per_stage(depth, block, len(widths))
     extra = {"cardinality": cardinality, "group_width": group_width, "base_width": widths[0]} if block == "resnext" else {}
     expansion = BLOCKS[block].expansion
-    survival = _survival(stochastic_depth, depth, n * len(widths))
+    survival = _survival(stochastic_depth, depth, n * len(widths), drop_schedule)
     stem = widths[0] if stem_width is None else stem_width
     stages, cin = [], stem
     for s, w in enumerate(widths):
@@ -127,7 +131,7 @@ def scheme_net(scheme, depth: int, *, num_classes: int = 10, in_channels: int = 
                widths=None, shortcut: str | None = None, h=1, history: str = "carry", rk_blocks: str = "per_stage",
                iterations: int = 2, init=None, stochastic_depth=None, drop_mode: str = "batch",
                cardinality: int = 8, group_width: int = 64, checkpoint: int = 0, preact: bool = True,
-               stem_width: int | None = None) -> ResidualNet:
+               stem_width: int | None = None, drop_schedule: str = "huang") -> ResidualNet:
     """A CIFAR-style residual network whose stages are steps of ``scheme`` (a catalog name
     or a scheme object: explicit or implicit, LMM or RK, free symbols learnable).
     ``checkpoint=n``: recompute every n steps in the backward pass instead of storing
@@ -147,11 +151,12 @@ def scheme_net(scheme, depth: int, *, num_classes: int = 10, in_channels: int = 
     def make_stage(blocks, survival):
         return SchemeStage(scheme, blocks, h=h, history=history, rk_blocks=rk_blocks, iterations=iterations,
                            init=init, survival=survival, drop_mode=drop_mode, checkpoint=checkpoint,
-                           post_activation=not preact)
+                           post_activation=not preact, inverted=SCHEDULES[drop_schedule])
 
     return _assemble(make_stage, depth, block=block, widths=widths, in_channels=in_channels, num_classes=num_classes,
                      shortcut=shortcut, stochastic_depth=stochastic_depth, scheme=scheme,
-                     cardinality=cardinality, group_width=group_width, preact=preact, stem_width=stem_width)
+                     cardinality=cardinality, group_width=group_width, preact=preact, stem_width=stem_width,
+                     drop_schedule=drop_schedule)
 
 
 def resnet(depth: int, *, preact: bool = True, **options) -> ResidualNet:
@@ -179,14 +184,19 @@ def lm_resnet(depth: int, *, k=None, **options) -> ResidualNet:
     ``init``); a number fixes every k_n (exactly, no parameters). First block and
     downsampling blocks are Euler steps; ``history="carry"`` feeds the next step
     u_{n−1} = P(u_prev) through the shortcut projection (the reference code).
-    ``stochastic_depth=True`` gives the paper's stochastic LM-ResNet.
+    ``stochastic_depth=True`` gives the paper's stochastic LM-ResNet (p_L = 0.8 at depth 56,
+    0.5 at 110; a number sets p_L) with the official code's schedule (``drop_schedule=
+    "official"``: death rate i/(L−1)·(1−p_L) for block i = 0 … L−1, kept blocks divided by
+    their survival probability); ``drop_schedule="huang"`` for Huang et al.'s.
 
     >>> from numnet import nets
     >>> [round(r["value"], 3) for r in nets.lm_resnet(14, k=0.25).learned_coefficients()]
     []
+    >>> [round(p, 3) for p in nets.lm_resnet(56, stochastic_depth=True).stages[0].survival[:3]]
+    [1.0, 0.992, 0.985]
     """
     scheme = schemes.lm_resnet() if k is None else schemes.lm_resnet(sp.Rational(k) if isinstance(k, float) else k)
-    return scheme_net(scheme, depth, **options)
+    return scheme_net(scheme, depth, **{"drop_schedule": "official", **options})
 
 
 def adams_net(depth: int, steps: int = 2, learnable: bool = False, **options) -> ResidualNet:
@@ -247,6 +257,8 @@ def shake_shake(depth: int = 26, *, lm: bool = False, widths=None, **options) ->
     """
     if not isinstance(lm, bool):
         raise TypeError(f"lm must be True or False, got {lm!r}")
+    if lm:
+        options = {"drop_schedule": "official", **options}
     return scheme_net(schemes.lm_resnet() if lm else schemes.get("euler"), depth, block="shake", widths=widths,
                       stem_width=16, **options)
 

@@ -45,7 +45,7 @@ from .. import schemes
 from .coefficients import resolve_inits
 from .recompute import recomputed
 from .steps import LMMRule, rule_for
-from .stochastic import MODES, check_p_L, gated, sample_gates
+from .stochastic import MODES, check_p_L, eval_gates, gated, sample_gates
 
 HISTORY_MODES = ("carry", "restart")
 RK_BLOCK_MODES = ("per_stage", "shared")
@@ -56,7 +56,9 @@ class SchemeStage(nn.Module):
 
     ``blocks``: modules mapping u to f(u) (same shape), the first one with a
     ``transition(u) -> (P(u), f)`` method when it changes the shape. ``survival``: one
-    survival probability per block for stochastic depth (None: off). ``checkpoint=n``
+    survival probability per block for stochastic depth (None: off); ``inverted``: kept
+    blocks scaled by 1/p in training (True, the official LM-ResNet code) or by p at test
+    time (False, Huang et al.), see :mod:`numnet.nets.stochastic`. ``checkpoint=n``
     keeps for backward only the history every n steps start from and recomputes those
     steps in the backward pass (batch norm counted once, :mod:`numnet.nets.recompute`):
     exact gradients, activation memory of about one state per n steps, one extra forward.
@@ -67,8 +69,12 @@ class SchemeStage(nn.Module):
 
     def __init__(self, scheme, blocks, *, entry: bool = True, h=1, history: str = "carry",
                  rk_blocks: str = "per_stage", iterations: int = 2, init=None, survival=None,
-                 drop_mode: str = "batch", checkpoint: int = 0, post_activation: bool = False):
+                 drop_mode: str = "batch", checkpoint: int = 0, post_activation: bool = False,
+                 inverted: bool = True):
         super().__init__()
+        if not isinstance(inverted, bool):
+            raise TypeError(f"inverted must be True or False, got {inverted!r}")
+        self.inverted = inverted
         if not isinstance(post_activation, bool):
             raise TypeError(f"post_activation must be True or False, got {post_activation!r}")
         self.post_activation = post_activation
@@ -114,6 +120,12 @@ class SchemeStage(nn.Module):
                 raise ValueError(f"survival needs one probability per block ({len(blocks)}), got {len(survival)}")
             self.survival = survival
 
+    @property
+    def skips_parameters(self) -> bool:
+        """True when a training pass may leave blocks unused (batch-mode stochastic depth):
+        data-parallel training must then look for unused parameters."""
+        return self.survival is not None and self.drop_mode == "batch"
+
     # -- planning ------------------------------------------------------------------
     def _make_plan(self, n: int, rk_blocks: str):
         plan, i = [], 0
@@ -151,7 +163,9 @@ class SchemeStage(nn.Module):
 
     def forward(self, u):
         if self.training and self.survival is not None:
-            gates = sample_gates(self.survival, u, self.drop_mode)
+            gates = sample_gates(self.survival, u, self.drop_mode, self.inverted)
+        elif self.survival is not None:
+            gates = eval_gates(self.survival, self.inverted)
         else:
             gates = [None] * len(self.blocks)
         steps = list(self.plan)

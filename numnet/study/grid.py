@@ -29,7 +29,8 @@ DEFAULT_NETS = {
 }
 """The builder for a scheme given alone; other schemes compile with ``scheme_net``."""
 
-FIXED_NETS = {"resnet": "euler", "lm_resnet": "lm_resnet", "resnet_postact": "euler", "polynet": "poly2",
+FIXED_NETS = {"resnet": "euler", "lm_resnet": "lm_resnet", "resnet_postact": "euler", "lm_resnet_sd": "lm_resnet",
+              "polynet": "poly2",
               "shake_shake": "euler", "fractalnet": "heun"}
 """Nets that fix their scheme (net → scheme); those not a scheme's name can be named alone."""
 
