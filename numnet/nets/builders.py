@@ -71,6 +71,30 @@ def blocks_per_stage(depth, block: str = "basic", stages: int = 3) -> int:
     return (depth - 2) // per
 
 
+IMAGENET_LAYOUTS = {18: ("basic", (2, 2, 2, 2)), 34: ("basic", (3, 4, 6, 3)), 50: ("bottleneck", (3, 4, 6, 3)),
+                    101: ("bottleneck", (3, 4, 23, 3)), 152: ("bottleneck", (3, 8, 36, 3))}
+"""He et al. (2016a)'s ImageNet ResNets: depth → (block, blocks per stage); widths 64/128/256/512."""
+
+
+def imagenet_layout(depth, block=None) -> tuple:
+    """(block, blocks per stage) of He et al.'s ImageNet ResNet of ``depth``.
+
+    >>> imagenet_layout(101)
+    ('bottleneck', (3, 4, 23, 3))
+    >>> imagenet_layout(56)
+    Traceback (most recent call last):
+    ...
+    ValueError: imagenet=True builds He et al.'s ImageNet ResNets of depth 18, 34, 50, 101, 152, got 56
+    """
+    if isinstance(depth, bool) or depth not in IMAGENET_LAYOUTS:
+        raise ValueError(f"imagenet=True builds He et al.'s ImageNet ResNets of depth "
+                         f"{', '.join(map(str, IMAGENET_LAYOUTS))}, got {depth!r}")
+    kind, counts = IMAGENET_LAYOUTS[depth]
+    if block is not None and block != kind:
+        raise ValueError(f"the ImageNet ResNet-{depth} has {kind} blocks, got block={block!r}")
+    return kind, counts
+
+
 def _widths(widths, block):
     widths = DEFAULT_WIDTHS[block] if widths is None else widths
     if isinstance(widths, (str, bytes)) or not hasattr(widths, "__len__") or not len(widths) or not all(
@@ -88,9 +112,18 @@ def _survival(stochastic_depth, depth, n_blocks, schedule):
     return survival_probabilities(n_blocks, p_L, schedule)
 
 
-def _assemble(make_stage, depth, *, block="basic", widths=None, in_channels=3, num_classes=10,
-              shortcut=None, stochastic_depth=None, scheme=None, cardinality=8, group_width=64, preact=True,
-              stem_width=None, drop_schedule="huang"):
+def _assemble(make_stage, depth, *, block=None, widths=None, in_channels=3, num_classes=10,
+              shortcut=None, stochastic_depth=None, scheme=None, cardinality=8, group_width=64, preact=None,
+              stem_width=None, drop_schedule="huang", imagenet=False):
+    if not isinstance(imagenet, bool):
+        raise TypeError(f"imagenet must be True or False, got {imagenet!r}")
+    if imagenet:
+        block, counts = imagenet_layout(depth, block)
+        widths = (64, 128, 256, 512) if widths is None else widths
+        preact = False if preact is None else preact
+        shortcut = "projection" if shortcut is None else shortcut
+    block = "basic" if block is None else block
+    preact = True if preact is None else preact
     if not isinstance(preact, bool):
         raise TypeError(f"preact must be True or False, got {preact!r}")
     if shortcut is None:
@@ -101,22 +134,27 @@ def _assemble(make_stage, depth, *, block="basic", widths=None, in_channels=3, n
     if block not in BLOCKS:
         raise ValueError(f"block must be one of {sorted(BLOCKS)}, got {block!r}")
     widths = _widths(widths, block)
-    n = blocks_per_stage(depth, block, len(widths))
+    if imagenet and len(widths) != len(counts):
+        raise ValueError(f"the ImageNet ResNet-{depth} has {len(counts)} stages: widths needs {len(counts)} "
+                         f"entries, got {widths!r}")
+    if not imagenet:
+        counts = (blocks_per_stage(depth, block, len(widths)),) * len(widths)
     extra = {"cardinality": cardinality, "group_width": group_width, "base_width": widths[0]} if block == "resnext" else {}
     expansion = BLOCKS[block].expansion
-    survival = _survival(stochastic_depth, depth, n * len(widths), drop_schedule)
+    survival = _survival(stochastic_depth, depth, sum(counts), drop_schedule)
     stem = widths[0] if stem_width is None else stem_width
-    stages, cin = [], stem
-    for s, w in enumerate(widths):
+    stages, cin, first = [], stem, 0
+    for s, (w, n) in enumerate(zip(widths, counts)):
         blocks = [
             make_block(block, cin if i == 0 else expansion * w, w, (1 if s == 0 else 2) if i == 0 else 1, shortcut,
                        preact, **extra)
             for i in range(n)
         ]
-        stages.append(make_stage(blocks, None if survival is None else survival[s * n:(s + 1) * n]))
-        cin = expansion * w
+        stages.append(make_stage(blocks, None if survival is None else survival[first:first + n]))
+        cin, first = expansion * w, first + n
     return ResidualNet(stages, in_channels=in_channels, stem_width=stem, out_channels=cin,
-                       num_classes=num_classes, scheme=scheme, depth=depth, preact=preact)
+                       num_classes=num_classes, scheme=scheme, depth=depth, preact=preact,
+                       stem="imagenet" if imagenet else "cifar")
 
 
 def _as_scheme(scheme):
@@ -127,15 +165,18 @@ def _as_scheme(scheme):
     return scheme
 
 
-def scheme_net(scheme, depth: int, *, num_classes: int = 10, in_channels: int = 3, block: str = "basic",
+def scheme_net(scheme, depth: int, *, num_classes: int = 10, in_channels: int = 3, block: str | None = None,
                widths=None, shortcut: str | None = None, h=1, history: str = "carry", rk_blocks: str = "per_stage",
                iterations: int = 2, init=None, stochastic_depth=None, drop_mode: str = "batch",
-               cardinality: int = 8, group_width: int = 64, checkpoint: int = 0, preact: bool = True,
-               stem_width: int | None = None, drop_schedule: str = "huang") -> ResidualNet:
+               cardinality: int = 8, group_width: int = 64, checkpoint: int = 0, preact: bool | None = None,
+               stem_width: int | None = None, drop_schedule: str = "huang", imagenet: bool = False) -> ResidualNet:
     """A CIFAR-style residual network whose stages are steps of ``scheme`` (a catalog name
     or a scheme object: explicit or implicit, LMM or RK, free symbols learnable).
     ``checkpoint=n``: recompute every n steps in the backward pass instead of storing
-    their activations (see :class:`~numnet.nets.SchemeStage`).
+    their activations (see :class:`~numnet.nets.SchemeStage`). ``imagenet=True``: He et
+    al. (2016a)'s ImageNet layout (:data:`IMAGENET_LAYOUTS`: depth 18, 34, 50, 101, 152;
+    7×7 stem, max-pool, widths 64–512, option-B shortcuts, post-activation unless
+    ``preact=True``).
 
     >>> from numnet import nets
     >>> net = nets.scheme_net("heun", 20)   # RK2: 1 entry block + 1 step of 2 blocks per stage
@@ -147,6 +188,8 @@ def scheme_net(scheme, depth: int, *, num_classes: int = 10, in_channels: int = 
     ValueError: heun with rk_blocks='per_stage' takes 2 blocks per step: a stage of 18 blocks (1 entry + 17) does not split into whole steps; choose a depth whose blocks after the entry are a multiple of 2, or rk_blocks='shared'
     """
     scheme = _as_scheme(scheme)
+    check_schedule(drop_schedule)
+    preact = (not imagenet) if preact is None else preact
 
     def make_stage(blocks, survival):
         return SchemeStage(scheme, blocks, h=h, history=history, rk_blocks=rk_blocks, iterations=iterations,
@@ -156,10 +199,10 @@ def scheme_net(scheme, depth: int, *, num_classes: int = 10, in_channels: int = 
     return _assemble(make_stage, depth, block=block, widths=widths, in_channels=in_channels, num_classes=num_classes,
                      shortcut=shortcut, stochastic_depth=stochastic_depth, scheme=scheme,
                      cardinality=cardinality, group_width=group_width, preact=preact, stem_width=stem_width,
-                     drop_schedule=drop_schedule)
+                     drop_schedule=drop_schedule, imagenet=imagenet)
 
 
-def resnet(depth: int, *, preact: bool = True, **options) -> ResidualNet:
+def resnet(depth: int, *, preact: bool | None = None, **options) -> ResidualNet:
     """ResNet: every block a forward Euler step u + F(u).
 
     ``preact=True`` (default): pre-activation blocks with 1×1 projection shortcuts — the
@@ -167,12 +210,16 @@ def resnet(depth: int, *, preact: bool = True, **options) -> ResidualNet:
     He et al. (2016a)'s original CIFAR ResNet, the one whose errors the LM-ResNet paper
     quotes: post-activation blocks (conv-bn-relu-conv-bn, add, relu), option-A
     (parameter-free) shortcuts by default, u_{n+1} = relu(u_n + F(u_n)).
+    ``imagenet=True``: He et al.'s ImageNet ResNet-18/34/50/101/152 as torchvision builds
+    it (post-activation unless ``preact=True``).
 
     >>> from numnet import nets
     >>> sum(p.numel() for p in nets.resnet(20).parameters())
     272282
     >>> sum(p.numel() for p in nets.resnet(20, preact=False).parameters())   # He et al.: 0.27M
     269722
+    >>> sum(p.numel() for p in nets.resnet(50, imagenet=True, num_classes=1000).parameters())   # torchvision's
+    25557032
     """
     return scheme_net(schemes.get("euler"), depth, preact=preact, **options)
 

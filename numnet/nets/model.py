@@ -28,6 +28,8 @@ class StepScheme(NamedTuple):
 class ResidualNet(nn.Module):
     """stem (conv3×3) → stages → bn-relu → global average pool → linear; with
     ``preact=False`` (post-activation stages) stem conv3×3-bn-relu → stages → pool → linear.
+    ``stem="imagenet"``: He et al.'s ImageNet stem, conv7×7 (stride 2)-bn-relu-maxpool3×3
+    (stride 2), before either kind of stages.
 
     Works for any input size and channel count (CIFAR 3×32×32, Fashion-MNIST 1×28×28):
     the pool is adaptive. Convolutions are He-initialised (fan-out), batch norms start at
@@ -35,15 +37,20 @@ class ResidualNet(nn.Module):
     """
 
     def __init__(self, stages, *, in_channels: int, stem_width: int, out_channels: int, num_classes: int,
-                 scheme=None, depth: int | None = None, preact: bool = True):
+                 scheme=None, depth: int | None = None, preact: bool = True, stem: str = "cifar"):
         super().__init__()
+        if stem not in ("cifar", "imagenet"):
+            raise ValueError(f"stem must be 'cifar' or 'imagenet', got {stem!r}")
         for name, v in (("in_channels", in_channels), ("num_classes", num_classes)):
             if not isinstance(v, int) or isinstance(v, bool) or v < 1:
                 raise ValueError(f"{name} must be a positive integer, got {v!r}")
         self.preact = preact
-        self.stem = nn.Conv2d(in_channels, stem_width, 3, padding=1, bias=False)
-        # post-activation (He et al. 2016a): bn-relu after the stem, none before the pool
-        self.stem_bn = None if preact else nn.BatchNorm2d(stem_width)
+        imagenet = stem == "imagenet"
+        self.stem = nn.Conv2d(in_channels, stem_width, 7 if imagenet else 3, stride=2 if imagenet else 1,
+                              padding=3 if imagenet else 1, bias=False)
+        # post-activation (He et al. 2016a) and ImageNet: bn-relu after the stem, none before the pool
+        self.stem_bn = None if preact and not imagenet else nn.BatchNorm2d(stem_width)
+        self.stem_pool = nn.MaxPool2d(3, stride=2, padding=1) if imagenet else None
         self.stages = nn.ModuleList(stages)
         self.bn = nn.BatchNorm2d(out_channels) if preact else None
         self.fc = nn.Linear(out_channels, num_classes)
@@ -61,6 +68,8 @@ class ResidualNet(nn.Module):
         u = self.stem(x)
         if self.stem_bn is not None:
             u = torch.relu(self.stem_bn(u))
+        if self.stem_pool is not None:
+            u = self.stem_pool(u)
         for stage in self.stages:
             u = stage(u)
         return u
