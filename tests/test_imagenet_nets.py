@@ -2,6 +2,8 @@
 
 import pytest
 import torch
+
+from param_counts import uninitialised
 import torch.nn as nn
 
 from numnet import nets
@@ -17,9 +19,10 @@ def count(m):
 
 @pytest.mark.parametrize("depth", [18, 34, 50, 101, 152])
 def test_parameter_counts_are_torchvisions_and_lm_adds_one_k_per_step(depth):
-    plain = nets.build("resnet", depth, imagenet=True, num_classes=1000)
+    with uninitialised():
+        plain = nets.build("resnet", depth, imagenet=True, num_classes=1000)
+        lm = nets.build("lm_resnet", depth, imagenet=True, num_classes=1000)
     assert count(plain) == TORCHVISION[depth]
-    lm = nets.build("lm_resnet", depth, imagenet=True, num_classes=1000)
     steps = sum(n - 1 for n in nets.builders.IMAGENET_LAYOUTS[depth][1])   # all but each stage's entry block
     assert len(lm.learned_coefficients()) == steps and count(lm) == TORCHVISION[depth] + steps
     assert [len(s.blocks) for s in lm.stages] == list(nets.builders.IMAGENET_LAYOUTS[depth][1])

@@ -439,7 +439,7 @@ def test_post_activation_resnet_computes_relu_of_u_plus_branch():
 
 def test_post_activation_options_are_checked():
     with pytest.raises(ValueError, match="post-activation blocks: block must be one of"):
-        nets.build("resnet", 29, preact=False, block="resnext")   # (bottleneck: He et al.'s ImageNet block)
+        nets.build("resnet", 26, preact=False, block="shake")
     with pytest.raises(ValueError, match="resnet_postact"):
         nets.build("resnet_postact", 20, preact=True)
     projected = nets.build("resnet", 20, preact=False, shortcut="projection")

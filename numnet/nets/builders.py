@@ -127,7 +127,8 @@ def _assemble(make_stage, depth, *, block=None, widths=None, in_channels=3, num_
     if not isinstance(preact, bool):
         raise TypeError(f"preact must be True or False, got {preact!r}")
     if shortcut is None:
-        shortcut = "shake" if block == "shake" else "projection" if preact else "pad"
+        # He et al.'s CIFAR nets: option A; their (and Xie et al.'s) bottleneck nets: option B
+        shortcut = "shake" if block == "shake" else "projection" if preact or block != "basic" else "pad"
     if not preact and block not in POST_ACT_BLOCKS:
         raise ValueError(f"preact=False builds He et al. (2016a)'s post-activation blocks: block must be one of "
                          f"{sorted(POST_ACT_BLOCKS)}, got {block!r}")
