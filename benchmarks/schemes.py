@@ -107,7 +107,24 @@ def main(argv=None):
     rows.append(("stability-region data, LMM, 400x400 grid", best(lambda: ab3.in_stability_region(grid), r),
                  best(theirs_region, max(1, r // 5)), 0.05, "nodepy: its plot_stability_region(N=400), which computes and draws"))
 
-    # 5. import
+    # 5. zero stability of the 24 learned LM-ResNet steps of a 56-layer net (float32 k, read back exactly)
+    rng = np.random.default_rng(0)
+    ks = [float(np.float32(x)) for x in rng.uniform(-1.1, 1.1, 24)]
+    lm = get("lm_resnet")
+
+    def ours_zero_stability():
+        from numnet.schemes.stability import gaussian_root_condition
+
+        gaussian_root_condition.cache_clear()
+        return [lm.subs(k=sp.Rational(*k.as_integer_ratio())).is_zero_stable for k in ks]
+
+    def theirs_zero_stability():
+        return [nlm.LinearMultistepMethod(np.array([-k, k - 1, 1.0]), np.array([0.0, 1.0, 0.0])).is_zero_stable() for k in ks]
+
+    rows.append(("zero stability, 24 learned LM-ResNet steps (exact)", best(ours_zero_stability, r),
+                 best(theirs_zero_stability, r), 0.1, "numnet exact on the float32 values; nodepy: float roots, tol 1e-13"))
+
+    # 6. import
     rows.append(("import numnet.schemes", import_time("numnet.schemes", r), import_time("nodepy", r), 0.5, "fresh interpreter"))
 
     print(f"{'task':52s} {'numnet s':>10s} {'nodepy s':>10s} {'ratio':>8s} {'target':>8s}  met")

@@ -211,8 +211,9 @@ def test_fresh_lm_resnet_step_schemes_are_zero_stable_and_table_matches():
     assert len(table) == 24 and {r["symbol"] for r in table} == {"k"}
     assert all(-0.1 < r["value"] <= 0 for r in table)
     by_block = {(s.stage, s.block): s.scheme for s in steps}
-    for r in table:  # the step scheme is lm_resnet with exactly the learned value
-        assert by_block[r["stage"], r["block"]].alpha[0] == -sp.Rational(r["value"])
+    for r in table:  # the step scheme is lm_resnet with exactly the learned value (an exact binary Float)
+        a0 = by_block[r["stage"], r["block"]].alpha[0]
+        assert isinstance(a0, sp.Float) and sp.Rational(a0) == -sp.Rational(r["value"])
 
 
 def test_step_schemes_follow_the_trained_values():
@@ -224,9 +225,11 @@ def test_step_schemes_follow_the_trained_values():
     ab = nets.adams_net(20, steps=2, learnable=True)
     with torch.no_grad():
         for p in ab.coefficient_parameters():
-            p.fill_(1.5)  # b1 = 3/2: exactly AB2, interval (-1, 0]
+            p.fill_(1.5)  # b1 = 3/2: exactly AB2 (as exact binary Floats), interval (-1, 0]
     s = [r.scheme for r in ab.step_schemes() if r.kind == "scheme"][0]
-    assert s.beta == schemes.get("ab2").beta and s.stability_interval() == sp.Interval.Lopen(-1, 0)
+    assert [sp.Rational(b) for b in s.beta] == list(schemes.get("ab2").beta)
+    interval = s.stability_interval()
+    assert (float(interval.left), float(interval.right), interval.left_open, interval.right_open) == (-1.0, 0.0, True, False)
 
 
 @pytest.mark.parametrize("builder", [

@@ -35,10 +35,13 @@ Options shared by every builder (keyword arguments):
 
 from __future__ import annotations
 
+import warnings
+
 import sympy as sp
 
 from .. import schemes
 from .blocks import BLOCKS, POST_ACT_BLOCKS, make_block
+from .coefficients import exact_number
 from .continuous import ODEStage
 from .names import NET_ALIASES, NETS, REVERSIBLE_NETS, SCHEME_NETS
 from .model import ResidualNet
@@ -197,10 +200,79 @@ def scheme_net(scheme, depth: int, *, num_classes: int = 10, in_channels: int = 
                            init=init, survival=survival, drop_mode=drop_mode, checkpoint=checkpoint,
                            post_activation=not preact, inverted=SCHEDULES[drop_schedule])
 
-    return _assemble(make_stage, depth, block=block, widths=widths, in_channels=in_channels, num_classes=num_classes,
-                     shortcut=shortcut, stochastic_depth=stochastic_depth, scheme=scheme,
-                     cardinality=cardinality, group_width=group_width, preact=preact, stem_width=stem_width,
-                     drop_schedule=drop_schedule, imagenet=imagenet)
+    net = _assemble(make_stage, depth, block=block, widths=widths, in_channels=in_channels, num_classes=num_classes,
+                    shortcut=shortcut, stochastic_depth=stochastic_depth, scheme=scheme,
+                    cardinality=cardinality, group_width=group_width, preact=preact, stem_width=stem_width,
+                    drop_schedule=drop_schedule, imagenet=imagenet)
+    warn_if_not_zero_stable(net)
+    return net
+
+
+class ZeroStabilityWarning(UserWarning):
+    """A network is built on steps whose scheme is not zero-stable."""
+
+
+def warn_if_not_zero_stable(net) -> list:
+    """Warn (:class:`ZeroStabilityWarning`) when a step of ``net`` — its fixed scheme, or
+    its learnable one at the initial values — fails the root condition; the message names
+    the scheme, ρ and its roots. Returns the offending :class:`~numnet.nets.StepScheme` s.
+
+    >>> import warnings
+    >>> from numnet import nets
+    >>> with warnings.catch_warnings(record=True) as w:
+    ...     warnings.simplefilter("always")
+    ...     net = nets.lm_resnet(14, k=1.5, widths=(4, 4, 4))
+    >>> print(w[0].message)  # doctest: +ELLIPSIS
+    scheme lm_resnet is not zero-stable (3 of 6 steps): rho(xi) = xi**2 + 0.5*xi - 1.5 has roots -1.5, 1: |xi| = 1.5 > 1; ...
+    """
+    bad, seen = [], {}
+    for step in net.step_schemes():
+        s = step.scheme
+        if getattr(s, "kind", None) != "LMM":
+            continue
+        key = (s.alpha, s.beta)
+        if key not in seen:
+            seen[key] = s.is_zero_stable
+        if not seen[key]:
+            bad.append(step)
+    if bad:
+        s = bad[0].scheme
+        values = _values(net, bad[0])
+        warnings.warn(
+            f"scheme {s.name}{' with ' + values if values else ''} is not zero-stable ({len(bad)} of "
+            f"{len(net.step_schemes())} steps): {_root_report(s)}; perturbations of the state can grow "
+            f"without bound over the steps",
+            ZeroStabilityWarning,
+            stacklevel=3,
+        )
+    return bad
+
+
+def _values(net, step) -> str:
+    """The learned values of ``step`` as 'k = 1.02' (empty for a fixed scheme)."""
+    return ", ".join(f"{r['symbol']} = {r['value']:.6g}" for r in net.learned_coefficients()
+                     if (r["stage"], r["block"]) == (step.stage, step.block))
+
+
+def _root_report(scheme) -> str:
+    """ρ, its roots (30-digit roots of the exact squarefree factors, shown to 6 digits, or
+    17 for a root just outside the circle; the decision itself is exact) and what fails."""
+    from ..schemes._exact import exact
+
+    xi = sp.Symbol("xi")
+    rho = sp.expand(scheme.rho)
+    shown, worst, repeated = [], 0.0, False
+    for factor, m in sp.Poly(exact(rho), xi).sqf_list()[1]:
+        for r in factor.nroots(n=30):
+            r = complex(r)
+            outside_by = abs(r) - 1
+            worst = max(worst, abs(r))
+            repeated |= m > 1 and abs(outside_by) < 1e-12  # display only: the decision was exact
+            digits = ".17g" if 0 < outside_by < 1e-5 else ".6g"
+            text = format(r.real, digits) if r.imag == 0 else format(r, digits)
+            shown.append(text + (f" (multiplicity {m})" if m > 1 else ""))
+    why = "a repeated root on the unit circle" if repeated else f"|xi| = {worst:{'.6g' if worst > 1 + 1e-5 else '.17g'}} > 1"
+    return f"rho(xi) = {rho} has roots {', '.join(shown)}: {why}"
 
 
 def resnet(depth: int, *, preact: bool | None = None, **options) -> ResidualNet:
@@ -243,7 +315,7 @@ def lm_resnet(depth: int, *, k=None, **options) -> ResidualNet:
     >>> [round(p, 3) for p in nets.lm_resnet(56, stochastic_depth=True).stages[0].survival[:3]]
     [1.0, 0.992, 0.985]
     """
-    scheme = schemes.lm_resnet() if k is None else schemes.lm_resnet(sp.Rational(k) if isinstance(k, float) else k)
+    scheme = schemes.lm_resnet() if k is None else schemes.lm_resnet(exact_number(k, "k of lm_resnet"))
     return scheme_net(scheme, depth, **{"drop_schedule": "official", **options})
 
 

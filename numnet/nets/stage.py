@@ -107,6 +107,8 @@ class SchemeStage(nn.Module):
                     raise ValueError(f"free symbol name {name!r} cannot name a parameter; rename it in the scheme")
                 p = nn.Parameter(torch.empty(n_slots))
                 inits[name](p)
+                if not torch.isfinite(p).all():
+                    raise ValueError(f"init of {name} gave non-finite values {p.detach().tolist()}")
                 self.coef[name] = p
         elif init is not None:
             raise ValueError(f"init was given but scheme {scheme.name} has no free symbols")

@@ -136,11 +136,12 @@ def lm_resnet(k=None) -> LinearMultistep:
 
     ``k`` defaults to a free symbol; a number gives one concrete block.
 
-    >>> lm_resnet().alpha
-    (-k, k - 1, 1)
+    >>> lm_resnet().alpha, lm_resnet(-0.999).is_zero_stable
+    ((-k, k - 1, 1), True)
     """
-    k = sp.Symbol("k") if k is None else k
-    return LinearMultistep([-k, k - 1, 1], [0, 1, 0], name="lm_resnet")
+    sym = sp.Symbol("k")
+    family = LinearMultistep([-sym, sym - 1, 1], [0, 1, 0], name="lm_resnet")
+    return family if k is None else family.subs(k=k)  # one exact substitution path (ρ(1) = 0 kept for floats)
 
 
 def adams_net(steps: int, learnable: bool = False) -> LinearMultistep:

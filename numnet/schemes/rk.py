@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
+import itertools
+
 import sympy as sp
 from sympy.polys.matrices import DomainMatrix
 
 from .._lazy import lazy_module
 from ._arith import Evaluator
-from ._exact import coefficient
+from ._exact import coefficient, substitute
 from .base import Z, Scheme
 from .stability import nonnegative_on_reals
-from .trees import forest
+from .trees import MAX_ORDER, check_order_bound, forest
 
 np = lazy_module("numpy")  # imported at first use: numnet.schemes loads without numpy
 
-_MAX_ORDER = 20
+_MAX_ORDER = MAX_ORDER  # the order is searched up to the trees numnet generates (16)
+CONDITIONS_MAX_ORDER = 10
+"""Highest p for :meth:`RungeKutta.order_conditions` / ``elementary_weights``: symbolic
+weights of all 1,205 trees up to order 10 take ~5 s for Gauss3 (order 11: 23 s)."""
+ERRORS_MAX_ORDER = 12
+"""Highest q for :meth:`RungeKutta.error_coefficients`: 4,766 trees of order 12, ~2.5 s
+for Gauss3 (order 14: 17 s)."""
 
 
 class RungeKutta(Scheme):
@@ -65,11 +73,11 @@ class RungeKutta(Scheme):
 
     def _rebuild(self, mapping):
         return RungeKutta(
-            self.A.subs(mapping),
-            [x.subs(mapping) for x in self.b],
-            [x.subs(mapping) for x in self.c],
+            self.A.applyfunc(lambda x: substitute(x, mapping)),
+            [substitute(x, mapping) for x in self.b],
+            [substitute(x, mapping) for x in self.c],
             name=self.name,
-            b_hat=None if self.b_hat is None else [x.subs(mapping) for x in self.b_hat],
+            b_hat=None if self.b_hat is None else [substitute(x, mapping) for x in self.b_hat],
         )
 
     @property
@@ -136,7 +144,13 @@ class RungeKutta(Scheme):
         return "float" if digits <= 17 else "dd"
 
     def elementary_weights(self, p: int) -> list:
-        """Φ(t) = b·(stage weights) as sympy expressions for every tree of order ≤ p."""
+        """Φ(t) = b·(stage weights) as sympy expressions for every tree of order ≤ p
+        (p ≤ :data:`CONDITIONS_MAX_ORDER`, 10)."""
+        _check_order_arg(p)
+        check_order_bound(p, CONDITIONS_MAX_ORDER, f"elementary_weights({p})", f"numnet derives them up to order {CONDITIONS_MAX_ORDER}")
+        return self._weights(p)
+
+    def _weights(self, p: int) -> list:
         f = forest(p)
         A = sp.Matrix(self.A)
         stage = [None] * len(f)
@@ -151,13 +165,16 @@ class RungeKutta(Scheme):
         return out
 
     def order_conditions(self, p: int) -> list:
-        """The Butcher conditions Φ(t) = 1/γ(t) for all trees of order ≤ p, as ``sp.Eq``.
+        """The Butcher conditions Φ(t) = 1/γ(t) for all trees of order ≤ p, as ``sp.Eq``
+        (p ≤ :data:`CONDITIONS_MAX_ORDER`, 10; beyond it a ``ValueError`` gives the tree
+        count). These are the conditions for c = A·1 (see :attr:`order` otherwise).
 
         >>> from numnet.schemes import get
         >>> get("rk2_family").order_conditions(2)
         [Eq(b1 + b2, 1), Eq(a21*b2, 1/2)]
         """
         _check_order_arg(p)
+        check_order_bound(p, CONDITIONS_MAX_ORDER, f"order_conditions({p})", f"numnet derives them up to order {CONDITIONS_MAX_ORDER}")
         f = forest(p)
         return [sp.Eq(phi, sp.Rational(1, f.gamma[t])) for t, phi in enumerate(self.elementary_weights(p))]
 
@@ -184,20 +201,53 @@ class RungeKutta(Scheme):
         float64 otherwise; a condition holds when its residual is within the rounding
         error the arithmetic can make.
 
+        The order on non-autonomous problems y' = f(t, y): when c ≠ A·1 the time t of
+        stage i is t_n + c_i h while its state advances as if by (A·1)_i h, so each leaf
+        of a tree (a t-derivative or a y-derivative of f) may carry c or A·1, and every
+        such choice must give 1/γ(t) (:meth:`_node_order`). The midpoint rule with c₂ = 1
+        instead of 1/2 has the autonomous order 2 but order 1 (Σ b_i c_i = 1 ≠ 1/2).
+        With c = A·1 (the default) both choices coincide.
+
         >>> from numnet.schemes import get
         >>> get("gauss3").order, get("radau_iia3").order, get("rk38").order
         (6, 5, 4)
+        >>> RungeKutta([[0, 0], ["1/2", 0]], [0, 1], c=[0, 1]).order
+        1
         """
         self._require_concrete("order")
         ev = Evaluator(self.A.tolist(), list(self.b), self._mode())
         for n in range(1, _MAX_ORDER + 1):
             if not ev.holds(n):
-                return n - 1
+                return self._node_order(n - 1)
         raise ValueError(f"{self.name}: every condition up to order {_MAX_ORDER} holds; order not determined")
+
+    def _node_order(self, p: int) -> int:
+        """Largest q ≤ p for which every tree of order ≤ q, each non-root leaf weighted by
+        c or by A·1 (all choices), satisfies b·Φ = 1/γ; p itself when c = A·1."""
+        rows = [sp.expand(sum(self.A.row(i))) for i in range(self.stages)]
+        if all(self._zero(ci - ri) for ci, ri in zip(self.c, rows)):
+            return p
+        f = forest(max(p, 1))
+        A, b = sp.Matrix(self.A), sp.Matrix([self.b])
+        leaf = [sp.Matrix(rows), sp.Matrix(self.c)]  # a leaf child: A·1 (state) or c (time)
+        options = {0: [sp.ones(self.stages, 1)]}  # stage vectors Φ per tree, over the choices
+        for t in f.upto(p)[1:]:
+            kids = [leaf if ch == 0 else [A * v for v in options[ch]] for ch in f.children[t]]
+            vecs = {}
+            for combo in itertools.product(*kids):
+                v = combo[0]
+                for w in combo[1:]:
+                    v = v.multiply_elementwise(w)
+                vecs.setdefault(tuple(sp.expand(x) for x in v), v)
+            options[t] = list(vecs.values())
+            for v in options[t]:
+                if not self._zero(sp.expand((b * v)[0]) - sp.Rational(1, f.gamma[t])):
+                    return int(f.order[t]) - 1
+        return p
 
     def error_coefficients(self, q: int | None = None) -> dict:
         """τ(t) = (b·Φ(t) − 1/γ(t))/σ(t) for the trees of order q (default p+1), keyed by
-        the tree's bracket name.
+        the tree's bracket name; q ≤ :data:`ERRORS_MAX_ORDER` (12).
 
         >>> from numnet.schemes import get
         >>> get("euler").error_coefficients()
@@ -207,12 +257,18 @@ class RungeKutta(Scheme):
         if q is None:
             q = self.order + 1
         _check_order_arg(q)
+        check_order_bound(q, ERRORS_MAX_ORDER, f"error_coefficients({q})", f"numnet derives them up to order {ERRORS_MAX_ORDER}")
         f = forest(q)
         r = f.of_order(q)
         if self._mode() == "exact":
             res = Evaluator(self.A.tolist(), list(self.b), "exact").exact_residuals(q)
+        elif self._mode() == "float":  # float64 arithmetic, as sympy's 15-digit Floats would do, but batched
+            ev = Evaluator(self.A.tolist(), list(self.b), "float")
+            ev._ensure(q)
+            digits = self.precision
+            res = [sp.Float(x, digits) for x in ev._residuals(q, ev.phi[q - 1], ev.mag[q - 1], r)[0]]
         else:
-            phis = self.elementary_weights(q)[r.start :]
+            phis = self._weights(q)[r.start :]
             res = [phi - sp.Rational(1, f.gamma[t]) for t, phi in zip(r, phis)]
         return {f.name(t): x / f.sigma[t] for t, x in zip(r, res)}
 
