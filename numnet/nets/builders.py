@@ -41,7 +41,7 @@ import sympy as sp
 
 from .. import schemes
 from .blocks import BLOCKS, POST_ACT_BLOCKS, make_block
-from .coefficients import exact_number
+from .coefficients import exact_number, uniform_left_open
 from .continuous import ODEStage
 from .names import NET_ALIASES, NETS, REVERSIBLE_NETS, SCHEME_NETS
 from .model import ResidualNet
@@ -173,7 +173,8 @@ def scheme_net(scheme, depth: int, *, num_classes: int = 10, in_channels: int = 
                widths=None, shortcut: str | None = None, h=1, history: str = "carry", rk_blocks: str = "per_stage",
                iterations: int = 2, init=None, stochastic_depth=None, drop_mode: str = "batch",
                cardinality: int = 8, group_width: int = 64, checkpoint: int = 0, preact: bool | None = None,
-               stem_width: int | None = None, drop_schedule: str = "huang", imagenet: bool = False) -> ResidualNet:
+               stem_width: int | None = None, drop_schedule: str = "huang", imagenet: bool = False,
+               channelwise: bool = False) -> ResidualNet:
     """A CIFAR-style residual network whose stages are steps of ``scheme`` (a catalog name
     or a scheme object: explicit or implicit, LMM or RK, free symbols learnable).
     ``checkpoint=n``: recompute every n steps in the backward pass instead of storing
@@ -198,7 +199,7 @@ def scheme_net(scheme, depth: int, *, num_classes: int = 10, in_channels: int = 
     def make_stage(blocks, survival):
         return SchemeStage(scheme, blocks, h=h, history=history, rk_blocks=rk_blocks, iterations=iterations,
                            init=init, survival=survival, drop_mode=drop_mode, checkpoint=checkpoint,
-                           post_activation=not preact, inverted=SCHEDULES[drop_schedule])
+                           post_activation=not preact, inverted=SCHEDULES[drop_schedule], channelwise=channelwise)
 
     net = _assemble(make_stage, depth, block=block, widths=widths, in_channels=in_channels, num_classes=num_classes,
                     shortcut=shortcut, stochastic_depth=stochastic_depth, scheme=scheme,
@@ -297,7 +298,7 @@ def resnet(depth: int, *, preact: bool | None = None, **options) -> ResidualNet:
     return scheme_net(schemes.get("euler"), depth, preact=preact, **options)
 
 
-def lm_resnet(depth: int, *, k=None, **options) -> ResidualNet:
+def lm_resnet(depth: int, *, k=None, channelwise: bool = False, **options) -> ResidualNet:
     """LM-ResNet (Lu et al., 2018): u_{n+1} = (1−k_n) u_n + k_n u_{n−1} + F_n(u_n).
 
     ``k=None``: k_n learnable, one per LM step, initialised U(−0.1, 0] (override with
@@ -308,6 +309,10 @@ def lm_resnet(depth: int, *, k=None, **options) -> ResidualNet:
     0.5 at 110; a number sets p_L) with the official code's schedule (``drop_schedule=
     "official"``: death rate i/(L−1)·(1−p_L) for block i = 0 … L−1, kept blocks divided by
     their survival probability); ``drop_schedule="huang"`` for Huang et al.'s.
+    ``channelwise=True``: one k per channel of each step, as the authors' ``MResNetC``,
+    initialised as there (their parameter s = 1 − k ~ U(−0.1, 0): k ∈ (1, 1.1], outside the
+    zero-stability band, so the build warns); ``step_schemes()`` gives one scheme per
+    (step, channel).
 
     >>> from numnet import nets
     >>> [round(r["value"], 3) for r in nets.lm_resnet(14, k=0.25).learned_coefficients()]
@@ -315,8 +320,12 @@ def lm_resnet(depth: int, *, k=None, **options) -> ResidualNet:
     >>> [round(p, 3) for p in nets.lm_resnet(56, stochastic_depth=True).stages[0].survival[:3]]
     [1.0, 0.992, 0.985]
     """
+    if channelwise and k is not None:
+        raise ValueError(f"channelwise=True learns one k per channel; a fixed k={k!r} has none")
     scheme = schemes.lm_resnet() if k is None else schemes.lm_resnet(exact_number(k, "k of lm_resnet"))
-    return scheme_net(scheme, depth, **{"drop_schedule": "official", **options})
+    if channelwise:  # MResNetC: s = 1 - k ~ U(-0.1, 0) per channel, i.e. k in (1, 1.1]
+        options = {"init": {"k": uniform_left_open(1.0, 1.1)}, **options}
+    return scheme_net(scheme, depth, channelwise=channelwise, **{"drop_schedule": "official", **options})
 
 
 def adams_net(depth: int, steps: int = 2, learnable: bool = False, **options) -> ResidualNet:

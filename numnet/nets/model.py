@@ -17,12 +17,14 @@ import torch.nn as nn
 
 class StepScheme(NamedTuple):
     """The scheme one step of a trained network runs: ``block`` is the index (within the
-    stage) of the step's first block, ``kind`` is 'entry', 'startup', 'scheme' or 'ode'."""
+    stage) of the step's first block, ``kind`` is 'entry', 'startup', 'scheme' or 'ode';
+    ``channel``: the channel of a channel-wise step (one scheme per channel), else None."""
 
     stage: int
     block: int
     kind: str
     scheme: object
+    channel: int | None = None
 
 
 class ResidualNet(nn.Module):
@@ -88,7 +90,8 @@ class ResidualNet(nn.Module):
 
     def learned_coefficients(self) -> list:
         """The learnable scheme coefficients as a table: one dict(stage, block, symbol,
-        value) per block and symbol (``block`` as in :meth:`step_schemes`).
+        value) per block and symbol (``block`` as in :meth:`step_schemes`; a channel-wise
+        step gives one row per channel, with its ``channel``).
 
         >>> from numnet import nets
         >>> net = nets.lm_resnet(8, widths=(4, 4, 4))
@@ -99,7 +102,8 @@ class ResidualNet(nn.Module):
         [(0, 1, 'k'), (1, 1, 'k'), (2, 1, 'k')]
         """
         return [
-            {"stage": s, "block": rec["block"], "symbol": name, "value": value}
+            {"stage": s, "block": rec["block"], **({"channel": rec["channel"]} if "channel" in rec else {}),
+             "symbol": name, "value": value}
             for s, rec in self._records()
             for name, value in rec["values"].items()
         ]
@@ -114,7 +118,7 @@ class ResidualNet(nn.Module):
         >>> all(s.scheme.is_zero_stable for s in net.step_schemes())
         True
         """
-        return [StepScheme(s, rec["block"], rec["kind"], rec["scheme"]) for s, rec in self._records()]
+        return [StepScheme(s, rec["block"], rec["kind"], rec["scheme"], rec.get("channel")) for s, rec in self._records()]
 
     def _branches(self) -> list:
         out = []
