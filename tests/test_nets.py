@@ -298,7 +298,7 @@ def test_stochastic_depth_is_identity_in_expectation(mode):
 
 
 def test_stochastic_depth_schedule():
-    net = nets.lm_resnet(56, stochastic_depth=True)
+    net = nets.lm_resnet(56, stochastic_depth=True, drop_schedule="huang")  # the official one: test_stochastic_depth
     surv = [p for s in net.stages for p in s.survival]
     assert len(surv) == 27 and surv[-1] == pytest.approx(0.8) and surv[0] == pytest.approx(1 - 0.2 / 27)
     assert np.allclose(np.diff(surv), -0.2 / 27)
@@ -442,7 +442,7 @@ def test_post_activation_resnet_computes_relu_of_u_plus_branch():
 
 def test_post_activation_options_are_checked():
     with pytest.raises(ValueError, match="post-activation blocks: block must be one of"):
-        nets.build("resnet", 29, preact=False, block="bottleneck")
+        nets.build("resnet", 26, preact=False, block="shake")
     with pytest.raises(ValueError, match="resnet_postact"):
         nets.build("resnet_postact", 20, preact=True)
     projected = nets.build("resnet", 20, preact=False, shortcut="projection")

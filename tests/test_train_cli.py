@@ -23,7 +23,7 @@ def test_help_lists_the_choices(capsys):
 
 @pytest.mark.parametrize("argv, message", [
     (["--net", "vgg"], "argument --net: unknown net 'vgg'; choose one of resnet, lm_resnet, adams_net,"),
-    (["--net", "lm_resnt"], "argument --net: unknown net 'lm_resnt'; close matches: lm_resnet, resnet"),
+    (["--net", "lm_resnt"], "argument --net: unknown net 'lm_resnt'; close matches: lm_resnet, lm_resnet_sd, resnet"),
     (["--val-split", "ten"], "argument --val-split: must be a count like 5000 (0: none) or a fraction in (0, 1) "
                              "like 0.1, got 'ten'"),
 ])

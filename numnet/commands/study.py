@@ -63,6 +63,9 @@ def add_arguments(p) -> None:
     p.add_argument("--merge", nargs="+", default=None, metavar="DIR",
                    help="merge the records of these study folders into --out, then write the table (no training)")
     p.add_argument("--table-only", action="store_true", help="write the table and figures from --out's records")
+    p.add_argument("--paper-table", action="store_true",
+                   help="write paper_table.md/.csv from --out's records: numnet's test errors in the papers' layout "
+                        "(models x depths 20/32/44/56) beside the published CIFAR-10 values (no training)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -87,6 +90,11 @@ def run(args) -> int:
     from numnet import study
     from numnet.study.wiring import load_data, make_recipe
 
+    if args.paper_table:
+        with user_errors("--paper-table"):
+            paths = study.write_paper_outputs(args.out)
+        print("\n".join(f"wrote {p}" for p in paths.values()))
+        return 0
     if args.merge or args.table_only:
         with user_errors("--merge" if args.merge else "--table-only"):  # e.g. no finished runs there
             paths = study.write_outputs(args.out, *(args.merge or ()))

@@ -19,6 +19,8 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass
 
+from numnet.nets.names import NET_ALIASES
+
 DEFAULT_NETS = {
     "euler": "resnet",
     "lm_resnet": "lm_resnet",
@@ -29,8 +31,9 @@ DEFAULT_NETS = {
 }
 """The builder for a scheme given alone; other schemes compile with ``scheme_net``."""
 
-FIXED_NETS = {"resnet": "euler", "lm_resnet": "lm_resnet", "resnet_postact": "euler", "polynet": "poly2",
-              "shake_shake": "euler", "fractalnet": "heun"}
+FIXED_NETS = {"resnet": "euler", "lm_resnet": "lm_resnet", "polynet": "poly2", "shake_shake": "euler",
+              "fractalnet": "heun"}
+FIXED_NETS.update({alias: FIXED_NETS[net] for alias, (net, _) in NET_ALIASES.items() if net in FIXED_NETS})
 """Nets that fix their scheme (net → scheme); those not a scheme's name can be named alone."""
 
 PAPER_ARCHS = ("resnet_postact", "resnet", "lm_resnet", "adams2", "adams2_learnable", "adams3", "adams3_learnable",

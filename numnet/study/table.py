@@ -124,14 +124,16 @@ def _learned_block(name: str, values: tuple) -> dict:
 
 
 def block_values(coefficients) -> list:
-    """Rows ``{stage, block, symbol, value}`` grouped per block: ``[((stage, block), ((symbol, value), ...)), ...]``.
+    """Rows ``{stage, block, symbol, value}`` grouped per block (per block and channel for
+    rows with a ``channel``): ``[((stage, block), ((symbol, value), ...)), ...]``.
 
     >>> block_values([{"stage": 0, "block": 1, "symbol": "k", "value": -0.1}])
     [((0, 1), (('k', -0.1),))]
     """
     blocks = {}
-    for r in coefficients:
-        blocks.setdefault((r["stage"], r["block"]), []).append((str(r["symbol"]), float(r["value"])))
+    for r in coefficients:  # a channel-wise step: one scheme per (block, channel)
+        key = (r["stage"], r["block"]) + ((r["channel"],) if "channel" in r else ())
+        blocks.setdefault(key, []).append((str(r["symbol"]), float(r["value"])))
     return [(key, tuple(sorted(v))) for key, v in sorted(blocks.items())]
 
 

@@ -297,7 +297,11 @@ class _Run:
         self.optimizer = sgd(self.model, recipe)  # scheme coefficients decayed as recipe.coefficient_decay says
         net = self.model
         if ctx.distributed and ctx.world_size > 1:
-            net = nn.parallel.DistributedDataParallel(net, device_ids=[device] if device.type == "cuda" else None)
+            # a net that drops blocks per batch (stochastic depth, drop-path) leaves their
+            # parameters without gradients in some passes: DDP must look for them
+            skips = any(getattr(m, "skips_parameters", False) for m in net.modules())
+            net = nn.parallel.DistributedDataParallel(net, device_ids=[device] if device.type == "cuda" else None,
+                                                      find_unused_parameters=skips)
         compiler = (lambda m: torch.compile(m, **({} if compile is True else {"backend": compile}))) \
             if compile else (lambda m: m)
         self.net = compiler(net)

@@ -252,6 +252,13 @@ RECIPES: dict[str, Recipe] = {
         # their schedule ("divided by 10 when the error plateaus", 60e4 iterations) and their scale
         # augmentation (shorter side in [256, 480], 224 crop, colour) are not what this recipe runs.
         Recipe("torchvision-imagenet", epochs=90, batch_size=256, milestones=(30, 60), pad=0, flip=True),
+        # ResNeXt-29 on CIFAR (Xie et al. 2017) and Lu et al.'s LM-ResNeXt: weight decay 5e-4 (Lu et al.;
+        # Xie et al.'s README command, -weightDecay 5e-4 -batchSize 128); batch 128, lr 0.1 /10 at 150 and
+        # 225 of 300 epochs (Xie et al.'s appendix; their train.lua divides once epoch/300 > 0.49 and
+        # > 0.74, i.e. from epochs 148 and 223), SGD momentum 0.9 with Nesterov (their opts.lua and
+        # train.lua: nesterov = true, dampening 0); 4-pixel translation + flip (He et al.'s augmentation)
+        Recipe("xie2017-resnext", epochs=300, batch_size=128, lr=0.1, momentum=0.9, nesterov=True,
+               weight_decay=5e-4, milestones=(150, 225)),
     )
 }
 
@@ -268,7 +275,7 @@ def get_recipe(name: "str | Recipe") -> Recipe:
     >>> get_recipe("fast")
     Traceback (most recent call last):
     ...
-    ValueError: unknown recipe 'fast'; choose one of paper-cifar10, paper-cifar100, quick, chang2018-stl10, torchvision-imagenet
+    ValueError: unknown recipe 'fast'; choose one of paper-cifar10, paper-cifar100, quick, chang2018-stl10, torchvision-imagenet, xie2017-resnext
     """
     if isinstance(name, Recipe):
         return name
