@@ -18,6 +18,7 @@ nothing and one with coefficient 1 costs no multiply.
 
 from __future__ import annotations
 
+import math
 import numbers
 import re
 
