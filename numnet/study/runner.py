@@ -63,8 +63,10 @@ def run_config(run: Run, splits, recipe) -> dict:
     config = {
         "build": {"net": run.net, "depth": run.depth, "num_classes": splits.num_classes,
                   "in_channels": splits.in_channels, **run.build_options()},
-        "recipe": recipe.to_dict(), "data": data, "seed": run.seed, "numnet": numnet.__version__,
+        "recipe": run.recipe_for(recipe).to_dict(), "data": data, "seed": run.seed, "numnet": numnet.__version__,
     }
+    if run.recipe:  # the recipe fields this run's arch set (@decay=): what may differ from the grid's
+        config["recipe_changes"] = dict(run.recipe)
     return loads(dumps(plain(config)))  # exactly as it reads back from the record
 
 
@@ -92,7 +94,9 @@ def run_grid(runs, out, *, data, recipe=None, build=None, train=None, spectra_sa
     ``data``: the data splits (``numnet.data.Splits``) or a zero-argument function giving
     them (called once: the records are checked against the data too). ``recipe``: a
     :class:`~numnet.train.Recipe` or name (default: the paper's for the data set).
-    ``build(net, depth, num_classes=, in_channels=, **run.build_options())`` and
+    A run whose arch changes the recipe (``lm_resnet@decay=none``) trains
+    ``run.recipe_for(recipe)`` and its record's configuration holds that recipe and the
+    changes (``recipe_changes``). ``build(net, depth, num_classes=, in_channels=, **run.build_options())`` and
     ``train(model, data, recipe=, out=, resume=True, seed=, meta=, **train_options)``
     default to numnet's; the model's initialisation is seeded with the run's seed before
     ``build``. A finished record made under another configuration (:func:`run_config`)
@@ -155,7 +159,7 @@ recipe.epochs 160 (now 10); recipe.milestones [80, 120] (now [5, 8]); recipe.nam
             model = build(run.net, run.depth, num_classes=splits.num_classes, in_channels=splits.in_channels,
                           **run.build_options())
             t0 = time.perf_counter()
-            result = train(model, splits, recipe=recipe, out=out / TRAIN_DIR / run.key, resume=True, seed=run.seed,
+            result = train(model, splits, recipe=run.recipe_for(recipe), out=out / TRAIN_DIR / run.key, resume=True, seed=run.seed,
                            meta=run.to_dict(), **(train_options or {}))
             if getattr(result, "finished", True) is False:  # stopped early (stop_after): nothing to record yet
                 continue
