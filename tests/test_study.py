@@ -434,3 +434,13 @@ def test_arch_recipe_options_are_checked():
         parse_arch("lm_resnet@lr=1")
     with pytest.raises(ValueError, match="repeated option 'decay'"):
         parse_arch("lm_resnet@decay=none@decay=zero")
+
+
+def test_a_resumed_runs_record_counts_the_wall_time_of_every_session(tmp_path):
+    """The record's seconds is the training result's wall time (earlier sessions of a resumed
+    run included), not only the last call's few seconds."""
+    fakes = Fakes()
+    train = lambda model, data, **kw: SimpleNamespace(**vars(fakes.train(model, data, **kw)),  # noqa: E731
+                                                       wall_time=3600.0)
+    run_grid(plan(["resnet"], [8], [0]), tmp_path, data=DATA, build=fakes.build, train=train, progress=False)
+    assert json.loads((tmp_path / "runs" / "resnet-d8-s0.json").read_text())["seconds"] == 3600.0

@@ -14,7 +14,8 @@ under exactly that configuration; a folder holding records of another one is ref
 (:class:`StaleRecord`, naming the differing keys), never silently mixed into the table:
 a study folder is one configuration. Use another folder for another configuration.
 
-The record holds what the table and the figures need: the run, parameter count, final
+The record holds what the table and the figures need: the run, parameter count, its wall
+time (``seconds``, over every session of a resumed run), final
 and best accuracies, the per-epoch history, the learned coefficients
 (``model.learned_coefficients()``), the blocks that left the zero-stability set during
 training and optionally the per-block Jacobian spectra.
@@ -163,7 +164,11 @@ recipe.epochs 160 (now 10); recipe.milestones [80, 120] (now [5, 8]); recipe.nam
                            meta=run.to_dict(), **(train_options or {}))
             if getattr(result, "finished", True) is False:  # stopped early (stop_after): nothing to record yet
                 continue
-            rec = _record(run, model, result, time.perf_counter() - t0, configs[run.key])
+            # the run's wall time over every session it took (a resumed run's result counts the
+            # earlier ones); this call's time where the training result does not say
+            wall = getattr(result, "wall_time", None)
+            seconds = float(wall) if isinstance(wall, (int, float)) and wall > 0 else time.perf_counter() - t0
+            rec = _record(run, model, result, seconds, configs[run.key])
             if spectra_samples:
                 rec["spectra"] = _spectra(model, splits, spectra_samples, spectra_input or _test_images)
             write_json(record_path(out, run), rec, non_finite="mark")  # a diverged loss stays visible
