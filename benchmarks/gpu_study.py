@@ -2,7 +2,7 @@
 
     PYTHONPATH=. python benchmarks/gpu_study.py --data-dir DIR            # one CUDA GPU, < 9 min projected
     PYTHONPATH=. python benchmarks/gpu_study.py --data-dir DIR --dry-run  # only measure and project
-    PYTHONPATH=. python benchmarks/gpu_study.py --tiny --device cpu       # 1 seed x 2 archs x a few batches
+    PYTHONPATH=. python benchmarks/gpu_study.py --tiny --device cpu --out /tmp/tiny  # 1 seed x 2 archs x 4 batches
     PYTHONPATH=. python benchmarks/gpu_study.py --table-only --out docs/fmnist-full --doc docs/fmnist-full-study.md
 
 The grid (:data:`numnet.study.presets.PRESETS` ``["fmnist-full"]``): He et al.'s ResNet-20
@@ -37,6 +37,18 @@ compiling (:func:`compile_pays`). It prints its measured projection before train
 optimistic bound with several processes, which it assumes share the GPU perfectly) and says
 when it exceeds ``--budget-s``; the runs are resumable, so a second call finishes whatever a
 first one left.
+
+On this project's lent H200 (its image's ``python3`` holds torch with CUDA and every numnet
+dependency; at most 8 files come back, so the records travel as one archive), copy the four
+files here once into the git-ignored ``.data/fashion-mnist/`` and run, with
+``carry=[".data/fashion-mnist"]`` and ``timeout_s=600``:
+
+    PYTHONUNBUFFERED=1 PYTHONPATH=. timeout 540 python3 benchmarks/gpu_study.py \
+        --data-dir .data/fashion-mnist --no-progress 2>&1 | tee $OUT/log; \
+    tar czf $OUT/fmnist-full-gpu.tgz docs/fmnist-full-gpu/runs docs/fmnist-full-gpu/table.*
+
+(``timeout 540`` leaves time for the archive: whatever finished before it comes back, and
+a later call with the archive unpacked in place resumes the rest.)
 
 The CIFAR-10 paper grid (Lu et al. 2018, Table 1: ResNet and LM-ResNet at 20, 32, 44, 56;
 the Adams nets beside them) runs through the command line. What the two commands expose
