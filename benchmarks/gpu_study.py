@@ -205,7 +205,8 @@ def results_markdown(p, out, *, write: bool = True) -> str:
 
     keys = {r.key for r in p.runs()}
     records = [r for r in load_records(out) if r["run"]["key"] in keys]
-    head = f"Results: {'pending — ' if len(records) < len(keys) else ''}{len(records)} of {len(keys)} runs finished.\n"
+    pending = "pending — " if len(records) < len(keys) else ""
+    head = f"Results: {pending}{len(records)} of {len(keys)} runs finished.\n"
     if not records:
         return head
     if write:

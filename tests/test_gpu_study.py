@@ -70,7 +70,8 @@ def test_a_model_that_fails_to_compile_trains_eagerly(gpu_study, capsys):
         raise RuntimeError("cannot build this graph")
 
     assert gpu_study.choose_compile("on", torch.device("cpu"), broken, None, False, False) is False
-    assert "torch.compile failed (RuntimeError: cannot build this graph); training without it" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "torch.compile failed (RuntimeError: cannot build this graph); training without it" in printed
     assert gpu_study.choose_compile("auto", torch.device("cpu"), broken, None, False, False) is False  # off on CPU
     # kept only where the saving over the steps outweighs compiling each graph
     assert gpu_study.compile_pays(0.005, 0.002, 5.0, steps=25_800, graphs=10)       # 77 s saved > 50 s

@@ -160,8 +160,8 @@ recipe.epochs 160 (now 10); recipe.milestones [80, 120] (now [5, 8]); recipe.nam
             model = build(run.net, run.depth, num_classes=splits.num_classes, in_channels=splits.in_channels,
                           **run.build_options())
             t0 = time.perf_counter()
-            result = train(model, splits, recipe=run.recipe_for(recipe), out=out / TRAIN_DIR / run.key, resume=True, seed=run.seed,
-                           meta=run.to_dict(), **(train_options or {}))
+            result = train(model, splits, recipe=run.recipe_for(recipe), out=out / TRAIN_DIR / run.key, resume=True,
+                           seed=run.seed, meta=run.to_dict(), **(train_options or {}))
             if getattr(result, "finished", True) is False:  # stopped early (stop_after): nothing to record yet
                 continue
             # the run's wall time over every session it took (a resumed run's result counts the
