@@ -36,6 +36,9 @@ start)
     ;;
 status)
     echo "$(ls "$OUT"/runs/*.json 2>/dev/null | wc -l) of 15 runs finished"
+    for d in "$OUT"/train/*/; do   # epochs each started run has checkpointed (metrics.jsonl: one line each)
+        [ -f "$d/metrics.jsonl" ] && echo "  $(basename "$d"): $(wc -l < "$d/metrics.jsonl") of 12 epochs"
+    done
     for i in 0 1; do
         pidfile="$OUT/logs/shard$i.pid"
         if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then state=running; else state=stopped; fi
