@@ -37,13 +37,13 @@ start)
 status)
     echo "$(ls "$OUT"/runs/*.json 2>/dev/null | wc -l) of 15 runs finished"
     for d in "$OUT"/train/*/; do   # epochs each started run has checkpointed (metrics.jsonl: one line each)
-        [ -f "$d/metrics.jsonl" ] && echo "  $(basename "$d"): $(wc -l < "$d/metrics.jsonl") of 12 epochs"
+        if [ -f "$d/metrics.jsonl" ]; then echo "  $(basename "$d"): $(wc -l < "$d/metrics.jsonl") of 12 epochs"; fi
     done
     for i in 0 1; do
         pidfile="$OUT/logs/shard$i.pid"
         if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then state=running; else state=stopped; fi
         echo "shard $i/2: $state"
-        [ -f "$OUT/logs/shard$i.log" ] && tail -n 2 "$OUT/logs/shard$i.log"
+        if [ -f "$OUT/logs/shard$i.log" ]; then tail -n 2 "$OUT/logs/shard$i.log"; fi
     done
     ;;
 table)
