@@ -19,12 +19,20 @@ set -eu
 cd "$(dirname "$0")/.."
 OUT=docs/fmnist-full
 PY=${PYTHON:-python}
+
+alive() {   # the shard whose pid file is $1 is running: a live (not zombie) process of this script
+    [ -f "$1" ] || return 1
+    pid=$(cat "$1")
+    stat=$(ps -o stat= -p "$pid" 2>/dev/null) || return 1
+    case "$stat" in Z*|"") return 1 ;; esac
+    ps -o args= -p "$pid" 2>/dev/null | grep -q gpu_study.py
+}
 case "${1:-}" in
 start)
     mkdir -p "$OUT/logs"
     for i in 0 1; do
         pidfile="$OUT/logs/shard$i.pid"
-        if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+        if alive "$pidfile"; then
             echo "shard $i/2 already running (pid $(cat "$pidfile"))"
             continue
         fi
@@ -40,8 +48,7 @@ status)
         if [ -f "$d/metrics.jsonl" ]; then echo "  $(basename "$d"): $(wc -l < "$d/metrics.jsonl") of 12 epochs"; fi
     done
     for i in 0 1; do
-        pidfile="$OUT/logs/shard$i.pid"
-        if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then state=running; else state=stopped; fi
+        if alive "$OUT/logs/shard$i.pid"; then state=running; else state=stopped; fi
         echo "shard $i/2: $state"
         if [ -f "$OUT/logs/shard$i.log" ]; then tail -n 2 "$OUT/logs/shard$i.log"; fi
     done
