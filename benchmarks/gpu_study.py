@@ -185,16 +185,20 @@ def projection(p, splits, recipe, seconds_per_step: float, procs: int) -> dict:
 
 def run_timing(records) -> str:
     """Markdown: per run, epochs, test accuracy (last epoch; at the best validation epoch),
-    wall seconds and training images/s, from the records' histories."""
-    lines = ["| run | epochs | test acc (last) | test acc (best val epoch) | wall s | train img/s |",
-             "|---|---|---|---|---|---|"]
+    wall seconds, training images/s and the device and fast paths it ran with, from the records."""
+    lines = ["| run | epochs | test acc (last) | test acc (best val epoch) | wall s | train img/s | ran on |",
+             "|---|---|---|---|---|---|---|"]
     for rec in records:
         h = rec.get("history") or []
         images, train_time = sum(e.get("images", 0) for e in h), sum(e.get("train_time", 0) for e in h)
         rate = f"{images / train_time:.0f}" if train_time else "—"
         best = rec.get("test_acc_at_best")
-        lines.append(f"| {rec['run']['key']} | {len(h)} | {100 * rec['final_test_acc']:.2f} % | "
-                     f"{'—' if best is None else f'{100 * best:.2f} %'} | {rec.get('seconds', 0):.0f} | {rate} |")
+        o = rec.get("options") or {}
+        ran = ", ".join([o.get("device", "?")] + [k.replace("_", "-") for k in ("bf16", "channels_last", "compile")
+                                                  if o.get(k)]) if o else "—"
+        best = "—" if best is None else f"{100 * best:.2f} %"
+        lines.append(f"| {rec['run']['key']} | {len(h)} | {100 * rec['final_test_acc']:.2f} % | {best} | "
+                     f"{rec.get('seconds', 0):.0f} | {rate} | {ran} |")
     return "\n".join(lines) + "\n"
 
 

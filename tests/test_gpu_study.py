@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from numnet.train.fastpath import fast_paths
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -43,11 +45,14 @@ def test_tiny_grid_on_cpu_writes_records_table_and_doc_and_resumes(gpu_study, tm
     assert none["config"]["data"] == {"name": "synthetic", "train": 64, "val": 16, "test": 32, "shape": [1, 16, 16],
                                       "num_classes": 10}
     assert [h["images"] for h in none["history"]] == [64]
+    assert {k: none["options"][k] for k in ("device", "bf16", "channels_last", "compile", "resident")} == {
+        "device": "cpu", "bf16": fast_paths("cpu").bf16, "channels_last": True, "compile": False, "resident": True}
     train_config = json.loads((out / "train" / "resnet_postact-d14-s0" / "config.json").read_text())
     assert train_config["options"]["channels_last"] is True and train_config["options"]["resident"] is True
     page = doc.read_text()
     assert "Results: 2 of 2 runs finished." in page and page.endswith("after\n") and "pending" not in page
     assert "| lm_resnet@decay=none | lm_resnet | 14 |" in page and "| resnet_postact-d14-s0 | 1 |" in page
+    assert "| cpu, " + "bf16, " * fast_paths("cpu").bf16 + "channels-last |" in page
     assert (out / "table.md").is_file()
 
     before = {k: r["seconds"] for k, r in records.items()}

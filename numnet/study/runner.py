@@ -15,7 +15,8 @@ under exactly that configuration; a folder holding records of another one is ref
 a study folder is one configuration. Use another folder for another configuration.
 
 The record holds what the table and the figures need: the run, parameter count, its wall
-time (``seconds``, over every session of a resumed run), final
+time (``seconds``, over every session of a resumed run) and the options it ran with
+(``options``: device, bf16, channels-last, compile), final
 and best accuracies, the per-epoch history, the learned coefficients
 (``model.learned_coefficients()``), the blocks that left the zero-stability set during
 training and optionally the per-block Jacobian spectra.
@@ -193,6 +194,9 @@ def _record(run: Run, model, result, seconds: float, config: dict) -> dict:
         "zero_unstable": plain(getattr(result, "zero_unstable", [])),
         "config": config,
         "seconds": seconds,
+        # how it ran (device, bf16, channels-last, compile): not part of the configuration,
+        # since fast paths leave the algorithm alone, but said beside its wall time
+        "options": plain((getattr(result, "config", None) or {}).get("options")),
     }
 
 
