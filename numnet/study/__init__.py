@@ -3,6 +3,7 @@
 - :mod:`~numnet.study.grid` — architectures × depths × seeds as named :class:`Run` s, shards.
 - :mod:`~numnet.study.runner` — :func:`run_grid`: build (``numnet.nets.build``) and train
   (``numnet.train.train``) each run once; one record file per finished run.
+- :mod:`~numnet.study.presets` — named grids as data (``fmnist-full``: issue 20's study).
 - :mod:`~numnet.study.records` — load and :func:`merge` records of several folders.
 - :mod:`~numnet.study.table` — :func:`summarise` records into the table (order, error
   constant, zero stability, stability interval, learned coefficients, test error) and

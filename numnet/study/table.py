@@ -199,13 +199,15 @@ def coefficient_stats(runs_coefficients) -> dict:
 
 
 def coefficient_decay(records) -> str:
-    """How the runs' recipes decayed learnable coefficients (``Recipe.coefficient_decay``);
-    records from before the field existed decayed k itself toward 0 (``"zero"``).
+    """How the runs' recipes decayed learnable coefficients (``Recipe.coefficient_decay``
+    in each record's ``config.recipe``); records from before the field existed decayed k
+    itself toward 0 (``"zero"``).
 
-    >>> coefficient_decay([{"recipe": {"coefficient_decay": "official"}}, {"recipe": {}}])
-    'official, zero (recorded before the field)'
+    >>> coefficient_decay([{"config": {"recipe": {"coefficient_decay": "none"}}}, {"config": {"recipe": {}}}])
+    'none, zero (recorded before the field)'
     """
-    seen = sorted({(rec.get("recipe") or {}).get("coefficient_decay", "zero (recorded before the field)")
+    seen = sorted({((rec.get("config") or {}).get("recipe") or {}).get("coefficient_decay",
+                                                                       "zero (recorded before the field)")
                    for rec in records})
     return ", ".join(seen)
 
