@@ -24,7 +24,9 @@ import math
 import numpy as np
 
 from .finite import Guard
+from .dense import Hermite
 from .grid import check_span
+from .output import Output
 from .rk import RKStepper
 from .solution import Solution
 
@@ -69,7 +71,8 @@ def initial_step(be, f, t0, y0, f0, t1, k, rtol, atol):
 
 
 def integrate_adaptive(tab, f, t_span, y0, be, *, rtol, atol, first_step=None, max_steps=100_000,
-                       controller="PI", save="all", safety=SAFETY, fac_min=FAC_MIN, fac_max=FAC_MAX, guard=None):
+                       controller="PI", save="all", safety=SAFETY, fac_min=FAC_MIN, fac_max=FAC_MAX, guard=None,
+                       t_eval=None, dense_output=False, events=None):
     """Adaptive integration with an explicit embedded pair; called by :func:`integrate`.
 
     >>> import numpy as np
@@ -112,7 +115,7 @@ def integrate_adaptive(tab, f, t_span, y0, be, *, rtol, atol, first_step=None, m
         raise ValueError(f"{tab.name}: the initial step size is NaN because f(t0, y0) is not finite")
     st = RKStepper(tab, f, be)
     t, y, kf = t0, y0, f0
-    ts, ys = [t0], [y0]
+    out = Output(be, t0, t1, y0, save=save, dense=dense_output, t_eval=t_eval, events=events)
     err_prev = 1e-4
     n_steps = n_rejected = 0
     while direction * (t - t1) < 0:
@@ -152,15 +155,18 @@ def integrate_adaptive(tab, f, t_span, y0, be, *, rtol, atol, first_step=None, m
             rejected = True
             n_rejected += 1
         guard.state(n_steps, t, y, y_new, lambda watch: RKStepper(tab, watch(f), be).step(n_steps, t, y, h))
+        piece = None
+        if out.needs_piece:  # the Hermite cubic needs f at the new point (the next step's k1 anyway)
+            if k_next is None:
+                k_next = f(t_new, y_new)
+                calls += 1
+            piece = Hermite(be, t, h, y, y_new, kf, k_next)
+        stop = out.accept(t, t_new, y_new, piece)
         t, y, kf = t_new, y_new, k_next
         n_steps += 1
-        if save == "all":
-            ts.append(t)
-            ys.append(y)
-    if save == "last":
-        ts.append(t)
-        ys.append(y)
+        if stop is not None:
+            break
     return Solution(
-        t=np.array(ts), y=be.stack(ys, 0), scheme=tab.name, backend=be.name, n_steps=n_steps,
+        **out.fields(), scheme=tab.name, backend=be.name, n_steps=n_steps,
         n_f_evals=calls + st.f_calls, n_rejected=n_rejected,
     )

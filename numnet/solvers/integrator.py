@@ -17,10 +17,12 @@ import numbers
 from . import lmm as _lmm
 from ._backend import resolve
 from .coefficients import tableau
+from .dense import Hermite
 from .finite import Guard, NonFiniteError
 from .grid import Grid
 from .lmm import LMMStepper
 from .newton import ConvergenceError
+from .output import Output
 from .rk import RKStepper
 from .solution import Solution
 
@@ -52,6 +54,9 @@ def integrate(
     newton_tol=None,
     max_newton_iter=50,
     check_finite=True,
+    t_eval=None,
+    dense_output=False,
+    events=None,
 ) -> Solution:
     """Solve y' = f(t, y), y(t0) = y0 with ``scheme`` (an object or catalog name).
 
@@ -75,6 +80,11 @@ def integrate(
       ``start_substeps`` sub-steps per step, or exactly the given ``start_values``
       (shape (s − 1, ..., d): y_1 … y_{s−1}); see :mod:`numnet.solvers.lmm`.
     - ``save="all"`` keeps every step, ``"last"`` only t0 and the end.
+    - ``t_eval``: return the solution at these times instead (read off the dense output);
+      ``dense_output=True``: ``Solution.sol(t)`` anywhere in the span; ``events``: roots of
+      g(t, y) (scipy's ``solve_ivp`` semantics, see :mod:`numnet.solvers.events`). Fixed
+      steps interpolate by Hermite cubics (f at each step end, counted in ``n_f_evals``)
+      and look for events after the run.
     - a NaN or inf in f(t0, y0) or in any new state raises
       :class:`~numnet.solvers.finite.NonFiniteError` naming the step, t and whether f or
       the step's arithmetic produced it; ``check_finite=False`` returns the raw trajectory.
@@ -99,10 +109,13 @@ def integrate(
         return integrate_adaptive(
             tab, f, t_span, y0, be, rtol=1e-3 if rtol is None else rtol, atol=1e-6 if atol is None else atol,
             first_step=first_step, max_steps=max_steps, controller=controller, save=save, guard=guard,
+            t_eval=t_eval, dense_output=dense_output, events=events,
         )
     if h is None and n_steps is None:
         raise ValueError("give h= or n_steps= for fixed steps, or rtol=/atol= for adaptive steps (embedded pairs)")
     grid = Grid.make(t_span, h, n_steps, last_step)
+    out = Output(be, grid.t0, grid.t1, y0, save=save, dense=dense_output, t_eval=t_eval, events=events)
+    save = "all" if out.needs_piece else save
     f, f0 = prepare_f(f, be, grid.t0, y0, guard)
     opts = dict(jac=jac, newton_tol=newton_tol, max_newton_iter=max_newton_iter)
     if hasattr(tab, "A") and start_values is not None:
@@ -118,11 +131,28 @@ def integrate(
                                             start, guard)
         n_f = 1 + stepper.total_f_calls + start_calls
     times = grid.times()
-    t = times if save == "all" else times[[0, -1]]
+    if out.needs_piece:
+        n_f += _hermite_output(out, be, f, times, ys, f0)
+        fields = out.fields()
+    else:
+        fields = dict(t=times if save == "all" else times[[0, -1]], y=ys)
     return Solution(
-        t=t, y=ys, scheme=tab.name, backend=be.name, n_steps=grid.n_steps, n_f_evals=n_f,
+        **fields, scheme=tab.name, backend=be.name, n_steps=grid.n_steps, n_f_evals=n_f,
         n_jac_evals=stepper.jac_evals, n_newton_iters=stepper.newton_iters, h=abs(grid.h),
     )
+
+
+def _hermite_output(out, be, f, times, ys, f0):
+    """Feed a fixed-step trajectory to ``out`` step by step with Hermite pieces (f at each
+    step end); returns the calls of f spent."""
+    fa = f0
+    for n in range(len(times) - 1):
+        t0, t1 = float(times[n]), float(times[n + 1])
+        fb = f(t1, ys[n + 1])
+        if out.accept(t0, t1, ys[n + 1], Hermite(be, t0, t1 - t0, ys[n], ys[n + 1], fa, fb)) is not None:
+            return n + 1
+        fa = fb
+    return len(times) - 1
 
 
 def _scheme(scheme):
