@@ -70,6 +70,50 @@ def initial_step(be, f, t0, y0, f0, t1, k, rtol, atol):
     return min(100 * h0, h1, length), 1
 
 
+def start(name, be, f, t_span, y0, guard, rtol, atol, max_steps, first_step, k):
+    """The checks and first values every adaptive loop starts from:
+    (f as f(t, y), f(t0, y0), t0, t1, direction, rtol, atol, first |h|, calls of f so far);
+    ``k`` is the exponent of the error's step-size dependence (for the first step)."""
+    from .integrator import prepare_f
+
+    rtol, atol = _check_tol("rtol", rtol), _check_tol("atol", atol)
+    if rtol == 0 and atol == 0:
+        raise ValueError("rtol and atol cannot both be 0")
+    if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1:
+        raise ValueError(f"max_steps must be a positive integer, got {max_steps!r}")
+    t0, t1 = check_span(t_span)
+    direction = 1.0 if t1 > t0 else -1.0
+    guard = Guard(be, name) if guard is None else guard
+    f, f0 = prepare_f(f, be, t0, y0, guard)
+    calls = 1
+    if first_step is None:
+        h_abs, c = initial_step(be, f, t0, y0, f0, t1, k, rtol, atol)
+        calls += c
+    else:
+        h_abs = float(first_step)
+        if not (math.isfinite(h_abs) and h_abs > 0):
+            raise ValueError(f"first_step must be a positive finite number, got {first_step!r}")
+    if not math.isfinite(h_abs):
+        raise ValueError(f"{name}: the initial step size is NaN because f(t0, y0) is not finite")
+    return f, f0, t0, t1, direction, rtol, atol, h_abs, calls
+
+
+def check_steps(name, n_steps, max_steps, t, t1):
+    if n_steps >= max_steps:
+        raise RuntimeError(f"{name}: reached max_steps={max_steps} at t = {t:g} before t1 = {t1:g}")
+
+
+def propose(name, t, h_abs, t1, direction, hint=""):
+    """(t_new, h, |h|) for a step of size ``h_abs`` from t, cut at t1; a step below ten
+    spacings of the floats at t is an underflow (an error)."""
+    if h_abs < 10 * abs(np.nextafter(t, direction * np.inf) - t):
+        raise RuntimeError(f"{name}: step size underflow (h = {h_abs:.3g}) at t = {t:g}{hint}")
+    t_new = t + direction * h_abs
+    if direction * (t_new - t1) > 0:
+        t_new = t1
+    return t_new, t_new - t, abs(t_new - t)
+
+
 def integrate_adaptive(tab, f, t_span, y0, be, *, rtol, atol, first_step=None, max_steps=100_000,
                        controller="PI", save="all", safety=SAFETY, fac_min=FAC_MIN, fac_max=FAC_MAX, guard=None,
                        t_eval=None, dense_output=False, events=None):
@@ -81,8 +125,6 @@ def integrate_adaptive(tab, f, t_span, y0, be, *, rtol, atol, first_step=None, m
     >>> bool(abs(sol.y_final[0] - np.exp(-1)) < 1e-8), sol.n_rejected
     (True, 0)
     """
-    from .integrator import prepare_f
-
     if not hasattr(tab, "A") or tab.b_hat is None:
         raise ValueError(
             f"adaptive steps need an embedded pair (a scheme with b_hat); {tab.name} has none — "
@@ -92,45 +134,21 @@ def integrate_adaptive(tab, f, t_span, y0, be, *, rtol, atol, first_step=None, m
         raise ValueError(f"adaptive steps are implemented for explicit pairs; {tab.name} is implicit")
     if controller not in CONTROLLERS:
         raise ValueError(f"controller must be one of {CONTROLLERS}, got {controller!r}")
-    rtol, atol = _check_tol("rtol", rtol), _check_tol("atol", atol)
-    if rtol == 0 and atol == 0:
-        raise ValueError("rtol and atol cannot both be 0")
-    if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1:
-        raise ValueError(f"max_steps must be a positive integer, got {max_steps!r}")
-    t0, t1 = check_span(t_span)
-    direction = 1.0 if t1 > t0 else -1.0
     guard = Guard(be, tab.name) if guard is None else guard
-    f, f0 = prepare_f(f, be, t0, y0, guard)
     k = min(tab.order, tab.embedded_order) + 1
     alpha, beta = (0.7 / k, 0.4 / k) if controller == "PI" else (1.0 / k, 0.0)
-    calls = 1
-    if first_step is None:
-        h_abs, c = initial_step(be, f, t0, y0, f0, t1, k, rtol, atol)
-        calls += c
-    else:
-        h_abs = float(first_step)
-        if not (math.isfinite(h_abs) and h_abs > 0):
-            raise ValueError(f"first_step must be a positive finite number, got {first_step!r}")
-    if not math.isfinite(h_abs):
-        raise ValueError(f"{tab.name}: the initial step size is NaN because f(t0, y0) is not finite")
+    run = start(tab.name, be, f, t_span, y0, guard, rtol, atol, max_steps, first_step, k)
+    f, f0, t0, t1, direction, rtol, atol, h_abs, calls = run
     st = RKStepper(tab, f, be)
     t, y, kf = t0, y0, f0
     out = Output(be, t0, t1, y0, save=save, dense=dense_output, t_eval=t_eval, events=events)
     err_prev = 1e-4
     n_steps = n_rejected = 0
     while direction * (t - t1) < 0:
-        if n_steps >= max_steps:
-            raise RuntimeError(f"{tab.name}: reached max_steps={max_steps} at t = {t:g} before t1 = {t1:g}")
-        min_step = 10 * abs(np.nextafter(t, direction * np.inf) - t)
+        check_steps(tab.name, n_steps, max_steps, t, t1)
         rejected = False
         while True:
-            if h_abs < min_step:
-                raise RuntimeError(f"{tab.name}: step size underflow (h = {h_abs:.3g}) at t = {t:g}; the problem may be stiff")
-            t_new = t + direction * h_abs
-            if direction * (t_new - t1) > 0:
-                t_new = t1
-            h = t_new - t
-            h_abs = abs(h)
+            t_new, h, h_abs = propose(tab.name, t, h_abs, t1, direction, "; the problem may be stiff")
             if kf is None:
                 kf = f(t, y)
                 calls += 1

@@ -104,6 +104,14 @@ def integrate(
     if adaptive:
         if h is not None or n_steps is not None:
             raise ValueError("give either h=/n_steps= (fixed steps) or rtol=/atol= (adaptive steps), not both")
+        if hasattr(tab, "A") and not tab.explicit:  # implicit RK: RADAU5's machinery (numnet.solvers.radau)
+            from .radau import integrate_implicit
+
+            return integrate_implicit(
+                tab, f, t_span, y0, be, rtol=1e-3 if rtol is None else rtol, atol=1e-6 if atol is None else atol,
+                jac=jac, first_step=first_step, max_steps=max_steps, save=save, guard=guard, t_eval=t_eval,
+                dense_output=dense_output, events=events,
+            )
         from .adaptive import integrate_adaptive
 
         return integrate_adaptive(
