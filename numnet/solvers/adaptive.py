@@ -40,13 +40,14 @@ def _check_tol(name, value):
     return float(value)
 
 
-def _norm(be, x, scale):
-    """Hairer's RMS norm per trajectory, then the largest over the batch (a float)."""
-    r = be.abs(x) / scale
+def _norm(be, x, scale, stages=False):
+    """Hairer's RMS norm per trajectory, then the largest over the batch (a float); x is
+    (..., d), or (..., s, d) with ``stages`` (s stage vectors, one norm over all)."""
+    r = be.abs(x) / (scale[..., None, :] if stages else scale)
+    axes = (-2, -1) if stages else -1
     if be.name == "numpy":
-        per = np.sqrt(np.mean(r.real**2, axis=-1))
-        return float(np.max(per))
-    return float((r.detach() ** 2).mean(-1).sqrt().max())
+        return float(np.sqrt(np.max(np.mean(r.real**2, axis=axes))))
+    return float((r.detach() ** 2).mean(dim=axes).max().sqrt())
 
 
 def initial_step(be, f, t0, y0, f0, t1, k, rtol, atol):

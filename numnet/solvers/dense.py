@@ -5,7 +5,9 @@ Each step [t_n, t_n + h] carries its own interpolant, a polynomial in θ = (t �
 - :class:`Hermite` — the cubic through y_n, y_{n+1} with slopes f_n, f_{n+1} (local error
   O(h⁴)); used for every method without a continuous extension of its own;
 - :class:`Polynomial` — y_n + Σ_k Q_k θ^(k+1): the collocation polynomial of Radau IIA
-  (:mod:`numnet.solvers.radau`), the interpolant a method builds from its own stages.
+  (:mod:`numnet.solvers.radau`), the interpolant a method builds from its own stages;
+- :class:`Newton` — the interpolating polynomial of variable-order BDF through its
+  backward differences (:mod:`numnet.solvers.bdf`).
 
 Both are linear combinations of the step's arrays with float weights (``be.combine``),
 so with torch they are batched and differentiable like the states themselves.
@@ -56,6 +58,23 @@ class Polynomial:
     def __call__(self, t):
         x = (t - self.t0) / self.h
         return self.be.combine(self.y0, [(x ** (k + 1), q) for k, q in enumerate(self.Q)])
+
+
+class Newton:
+    """D[0] + Σ_j D[j] Π_{m<j} (t − t_shift[m]) / denom[m]: the backward-difference form of
+    a variable-order BDF step (:mod:`numnet.solvers.bdf`)."""
+
+    __slots__ = ("be", "D", "t_shift", "denom")
+
+    def __init__(self, be, D, t_shift, denom):
+        self.be, self.D, self.t_shift, self.denom = be, D, [float(x) for x in t_shift], [float(x) for x in denom]
+
+    def __call__(self, t):
+        terms, p = [], 1.0
+        for j in range(1, len(self.D)):
+            p *= (t - self.t_shift[j - 1]) / self.denom[j - 1]
+            terms.append((p, self.D[j]))
+        return self.be.combine(self.D[0], terms)
 
 
 class DenseOutput:

@@ -61,8 +61,10 @@ def integrate(
     """Solve y' = f(t, y), y(t0) = y0 with ``scheme`` (an object or catalog name).
 
     Fixed steps: give ``h`` (a positive step that divides the span, see
-    :mod:`numnet.solvers.grid` and ``last_step``) or ``n_steps``. Adaptive steps (explicit
-    embedded pairs only): give ``rtol``/``atol`` instead, see :mod:`numnet.solvers.adaptive`.
+    :mod:`numnet.solvers.grid` and ``last_step``) or ``n_steps``. Adaptive steps: give
+    ``rtol``/``atol`` instead — explicit embedded pairs (:mod:`numnet.solvers.adaptive`),
+    implicit RK with an estimate, e.g. ``radau_iia3`` (RADAU5, :mod:`numnet.solvers.radau`),
+    and ``"bdf"``/``"ndf"``, variable-order BDF/NDF 1–5 (:mod:`numnet.solvers.bdf`).
 
     - ``f(t, y)`` maps a batch y of shape (..., d) to (..., d) row by row (each trajectory
       evolves on its own); t is a Python float. A callable of one argument is taken as
@@ -94,6 +96,9 @@ def integrate(
     ...
     ValueError: integration of lm_resnet is undefined while symbols {k} are free; give them values with .subs(k=...)
     """
+    if isinstance(scheme, str) and scheme in _VARIABLE_ORDER:
+        return _variable_order(scheme, f, t_span, y0, h, n_steps, backend, dtype, device, jac, rtol, atol,
+                               first_step, max_steps, save, check_finite, t_eval, dense_output, events)
     scheme = _scheme(scheme)
     tab = tableau(scheme)
     if save not in SAVE:
@@ -161,6 +166,25 @@ def _hermite_output(out, be, f, times, ys, f0):
             return n + 1
         fa = fb
     return len(times) - 1
+
+
+_VARIABLE_ORDER = ("bdf", "ndf")
+
+
+def _variable_order(method, f, t_span, y0, h, n_steps, backend, dtype, device, jac, rtol, atol, first_step,
+                    max_steps, save, check_finite, t_eval, dense_output, events):
+    """``integrate("bdf" | "ndf", ...)``: variable-order BDF/NDF 1–5 (:mod:`numnet.solvers.bdf`)."""
+    if h is not None or n_steps is not None:
+        raise ValueError(f"{method} chooses its own steps and order (give rtol=/atol=); for fixed steps use "
+                         f"bdf1 … bdf5 with h=/n_steps=")
+    from .bdf import integrate_bdf
+
+    be, y0 = resolve(y0, backend, dtype, device)
+    return integrate_bdf(
+        method, f, t_span, y0, be, rtol=1e-3 if rtol is None else rtol, atol=1e-6 if atol is None else atol,
+        jac=jac, first_step=first_step, max_steps=max_steps, save=save, guard=Guard(be, method, check_finite),
+        t_eval=t_eval, dense_output=dense_output, events=events,
+    )
 
 
 def _scheme(scheme):

@@ -38,6 +38,7 @@ import math
 
 import numpy as np
 
+from .adaptive import _norm as _rms
 from .adaptive import check_steps, propose, start
 from .dense import Polynomial
 from .finite import Guard
@@ -107,19 +108,6 @@ class Coefficients:
 @functools.lru_cache(maxsize=64)
 def coefficients(tab):
     return Coefficients(tab)
-
-
-def _rms(be, x, scale, stages=False):
-    """Hairer's RMS norm of x (..., d), or (..., s, d) with ``stages``, scaled by ``scale``
-    (..., d), per trajectory; the largest over the batch."""
-    r = be.abs(x) / (scale[..., None, :] if stages else scale)
-    if be.name == "numpy":
-        r = r.real ** 2
-        per = r.mean(axis=(-2, -1)) if stages else r.mean(-1)
-        return float(np.sqrt(np.max(per)))
-    r = r.detach() ** 2
-    per = r.mean(dim=(-2, -1)) if stages else r.mean(-1)
-    return float(per.max().sqrt())
 
 
 def _predict(h_abs, h_old, err, err_old, k):
