@@ -24,7 +24,7 @@ import math
 import numpy as np
 
 from .finite import Guard
-from .dense import Hermite
+from .dense import Hermite, Polynomial
 from .grid import check_span
 from .output import Output
 from .rk import RKStepper
@@ -117,7 +117,7 @@ def propose(name, t, h_abs, t1, direction, hint=""):
 
 def integrate_adaptive(tab, f, t_span, y0, be, *, rtol, atol, first_step=None, max_steps=100_000,
                        controller="PI", save="all", safety=SAFETY, fac_min=FAC_MIN, fac_max=FAC_MAX, guard=None,
-                       t_eval=None, dense_output=False, events=None):
+                       t_eval=None, dense_output=False, events=None, continuous=None):
     """Adaptive integration with an explicit embedded pair; called by :func:`integrate`.
 
     >>> import numpy as np
@@ -125,6 +125,9 @@ def integrate_adaptive(tab, f, t_span, y0, be, *, rtol, atol, first_step=None, m
     >>> sol = integrate("dormand_prince", lambda t, y: -y, (0, 1), np.array([1.0]), rtol=1e-8, atol=1e-10)
     >>> bool(abs(sol.y_final[0] - np.exp(-1)) < 1e-8), sol.n_rejected
     (True, 0)
+
+    ``continuous``: the float matrix P of the tableau's continuous extension
+    (:mod:`numnet.schemes.continuous`) for dense output; without one, Hermite cubics.
     """
     if not hasattr(tab, "A") or tab.b_hat is None:
         raise ValueError(
@@ -175,7 +178,11 @@ def integrate_adaptive(tab, f, t_span, y0, be, *, rtol, atol, first_step=None, m
             n_rejected += 1
         guard.state(n_steps, t, y, y_new, lambda watch: RKStepper(tab, watch(f), be).step(n_steps, t, y, h))
         piece = None
-        if out.needs_piece:  # the Hermite cubic needs f at the new point (the next step's k1 anyway)
+        if out.needs_piece and continuous is not None:  # the method's own interpolant from its stages
+            piece = Polynomial(be, t, h, y, [be.combine(be.zeros_like(y), [(h * float(w), st.stages[i]) for i, w in
+                                                                           enumerate(col) if w != 0])
+                                             for col in continuous.T])
+        elif out.needs_piece:  # the Hermite cubic needs f at the new point (the next step's k1 anyway)
             if k_next is None:
                 k_next = f(t_new, y_new)
                 calls += 1

@@ -14,6 +14,8 @@ from __future__ import annotations
 import inspect
 import numbers
 
+import numpy as np
+
 from . import lmm as _lmm
 from ._backend import resolve
 from .coefficients import tableau
@@ -84,9 +86,11 @@ def integrate(
     - ``save="all"`` keeps every step, ``"last"`` only t0 and the end.
     - ``t_eval``: return the solution at these times instead (read off the dense output);
       ``dense_output=True``: ``Solution.sol(t)`` anywhere in the span; ``events``: roots of
-      g(t, y) (scipy's ``solve_ivp`` semantics, see :mod:`numnet.solvers.events`). Fixed
-      steps interpolate by Hermite cubics (f at each step end, counted in ``n_f_evals``)
-      and look for events after the run.
+      g(t, y) (scipy's ``solve_ivp`` semantics, see :mod:`numnet.solvers.events`). The
+      interpolant is the method's own where it has one (Dormand–Prince's order-4
+      extension, Radau's collocation polynomial, BDF's interpolating polynomial), else a
+      Hermite cubic. Fixed steps interpolate by Hermite cubics (f at each step end,
+      counted in ``n_f_evals``) and look for events after the run.
     - a NaN or inf in f(t0, y0) or in any new state raises
       :class:`~numnet.solvers.finite.NonFiniteError` naming the step, t and whether f or
       the step's arithmetic produced it; ``check_finite=False`` returns the raw trajectory.
@@ -122,7 +126,7 @@ def integrate(
         return integrate_adaptive(
             tab, f, t_span, y0, be, rtol=1e-3 if rtol is None else rtol, atol=1e-6 if atol is None else atol,
             first_step=first_step, max_steps=max_steps, controller=controller, save=save, guard=guard,
-            t_eval=t_eval, dense_output=dense_output, events=events,
+            t_eval=t_eval, dense_output=dense_output, events=events, continuous=_continuous(scheme),
         )
     if h is None and n_steps is None:
         raise ValueError("give h= or n_steps= for fixed steps, or rtol=/atol= for adaptive steps (embedded pairs)")
@@ -166,6 +170,14 @@ def _hermite_output(out, be, f, times, ys, f0):
             return n + 1
         fa = fb
     return len(times) - 1
+
+
+def _continuous(scheme):
+    """The float weights of ``scheme``'s continuous extension, or None (Hermite then)."""
+    from numnet.schemes import continuous
+
+    P = continuous.weights(scheme)
+    return None if P is None else np.array(P.evalf(30).tolist(), dtype=np.float64)
 
 
 _VARIABLE_ORDER = ("bdf", "ndf")

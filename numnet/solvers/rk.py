@@ -47,6 +47,7 @@ class RKStepper(newton.Stepper):
             yi = be.combine(y, [(h * a, K[j]) for j, a in row]) if i else y
             K.append(f(t + tab.c[i] * h, yi))
             self.f_calls += 1
+        self.stages = K  # the last step's k_i, for a continuous extension (numnet.solvers.dense)
         if tab.fsal:
             y_new, k_next = yi, K[-1]
         else:
