@@ -7,8 +7,8 @@ with an invertible A whose coefficients come from :mod:`numnet.schemes`:
   the matrix A⁻¹/h ⊗ I − I ⊗ J factored once (batched over trajectories) and reused over
   iterations, rejected steps and later steps while it works; Z starts from the previous
   step's collocation polynomial extrapolated to the new nodes. The increments are measured
-  in the eigenbasis of A⁻¹ (W = T⁻¹Z, T normalised as in RADAU5: its last row 1, 1, 0), in
-  the tolerance-scaled RMS norm; iterations stop when the contraction rate θ predicts
+  in the eigenbasis of A⁻¹ (W = T⁻¹Z, T normalised as in RADAU5: its last row 1, 1, 0; for
+  an SDIRK, whose A⁻¹ has one defective eigenvalue, Z itself), in the tolerance-scaled RMS norm; iterations stop when the contraction rate θ predicts
   θ/(1 − θ)·‖ΔW‖ < newton_tol = max(10 eps/rtol, min(0.03, √rtol)), and give up after
   ``NEWTON_MAXITER`` or when θ ≥ 1 or θ predicts failure. A failure with a stale Jacobian
   re-evaluates J at the step's start, with a fresh one halves h.
@@ -21,7 +21,9 @@ with an invertible A whose coefficients come from :mod:`numnet.schemes`:
   for the embedded order q, safety 0.9·(2N + 1)/(2N + iterations), factors 0.2 … 10; the
   step (and the factorisation) is kept when it would grow by less than 1.2 and J is
   re-evaluated after a step only when Newton needed more than 2 iterations at rate > 1e-3.
-- dense output: the collocation polynomial through (0, y), (c_i, Y_i) (:class:`~numnet.solvers.dense.Polynomial`).
+- dense output: the collocation polynomial through (0, y), (c_i, Y_i) (:class:`~numnet.solvers.dense.Polynomial`),
+  also the predictor of the next step's stages; for an SDIRK pair (stage order 1) a Hermite
+  cubic, and the stages start from Z_i = c_i h f(t, y).
 
 >>> import numpy as np
 >>> from numnet.solvers import integrate
@@ -40,7 +42,7 @@ import numpy as np
 
 from .adaptive import _norm as _rms
 from .adaptive import check_steps, propose, start
-from .dense import Polynomial
+from .dense import Hermite, Polynomial
 from .finite import Guard
 from .newton import SINGULAR, ConvergenceError, Jacobian
 from .output import Output
@@ -66,8 +68,6 @@ class Coefficients:
         self.d = tab.d
         lam, V = np.linalg.eig(self.AI)
         real = [i for i in range(s) if abs(lam[i].imag) < 1e-12 * abs(lam[i])]
-        self.T = self._basis(lam, V, real)
-        self.TI = np.linalg.inv(self.T)
         stiffly_accurate = c[-1] == 1 and np.allclose(A[-1], b, rtol=0, atol=1e-15)
         if tab.b_hat is not None:
             self.gamma0 = float(A[-1, -1]) if np.all(np.diag(A) == A[0, 0]) else 1.0 / float(lam[real[0]].real)
@@ -75,6 +75,8 @@ class Coefficients:
             self.E = e / self.gamma0
             self.f0_weight = 0.0
             self.q = tab.embedded_order
+            self.collocation = False
+            self.T = np.eye(s)  # an SDIRK's A⁻¹ is not diagonalisable: increments measured as they are
         elif stiffly_accurate and real and len(set(np.round(c, 14))) == s:
             mu = max(float(lam[i].real) for i in real)
             self.gamma0 = 1.0 / mu
@@ -84,11 +86,14 @@ class Coefficients:
             self.E = mu * ((b_hat - b) @ self.AI)
             self.f0_weight = 1.0
             self.q = s
+            self.collocation = True
+            self.T = self._basis(lam, V, real)
         else:
             raise ValueError(
                 f"adaptive steps with the implicit {tab.name} need an error estimate: an embedded pair (b_hat) "
                 f"or a stiffly accurate collocation method (radau_iia1..3); give h=/n_steps= for fixed steps"
             )
+        self.TI = np.linalg.inv(self.T)
         self.P = np.linalg.inv(c[:, None] ** np.arange(1, s + 1)[None, :])  # Z_i = Σ_k Q_k c_i^k
 
     @staticmethod
@@ -179,7 +184,9 @@ def integrate_implicit(tab, f, t_span, y0, be, *, rtol, atol, jac=None, first_st
         rejected = False
         while True:
             t_new, h, h_abs = propose(tab.name, t, h_abs, t1, direction)
-            if poly is None:
+            if not co.collocation:  # the stages of an SDIRK are no polynomial's values: Z_i ≈ c_i h f(y)
+                Z0 = be.stack([fy * (ci * h) for ci in co.c], -2)
+            elif poly is None:
                 Z0 = be.stack([be.zeros_like(y)] * s, -2)
             else:
                 Z0 = be.stack([poly(t + ci * h) - y for ci in co.c], -2)
@@ -238,8 +245,11 @@ def integrate_implicit(tab, f, t_span, y0, be, *, rtol, atol, jac=None, first_st
             current_jac = False
         h_old, err_old = h_start, en
         h_abs *= fac
-        Q = be.linear(P, Z)
-        poly = Polynomial(be, t, h, y, [Q[..., k, :] for k in range(s)])
+        if co.collocation:
+            Q = be.linear(P, Z)
+            poly = Polynomial(be, t, h, y, [Q[..., k, :] for k in range(s)])
+        else:
+            poly = Hermite(be, t, h, y, y_new, fy, f_new) if out.needs_piece else None
         stop = out.accept(t, t_new, y_new, poly if out.needs_piece else None)
         t, y, fy = t_new, y_new, f_new
         n_steps += 1
