@@ -77,7 +77,7 @@ class Coefficients:
             self.q = tab.embedded_order
             self.collocation = False
             self.T = np.eye(s)  # an SDIRK's A⁻¹ is not diagonalisable: increments measured as they are
-        elif stiffly_accurate and real and len(set(np.round(c, 14))) == s:
+        elif stiffly_accurate and real and self._collocation(A, c):
             mu = max(float(lam[i].real) for i in real)
             self.gamma0 = 1.0 / mu
             k = np.arange(1, s + 1)
@@ -90,11 +90,20 @@ class Coefficients:
             self.T = self._basis(lam, V, real)
         else:
             raise ValueError(
-                f"adaptive steps with the implicit {tab.name} need an error estimate: an embedded pair (b_hat) "
-                f"or a stiffly accurate collocation method (radau_iia1..3); give h=/n_steps= for fixed steps"
+                f"adaptive steps with the implicit {tab.name} need an error estimate: an embedded pair (b_hat, e.g. "
+                f"sdirk4) or a stiffly accurate collocation method with nodes in (0, 1] and a real eigenvalue of "
+                f"A (radau_iia1, radau_iia3); give h=/n_steps= for fixed steps"
             )
         self.TI = np.linalg.inv(self.T)
         self.P = np.linalg.inv(c[:, None] ** np.arange(1, s + 1)[None, :])  # Z_i = Σ_k Q_k c_i^k
+
+    @staticmethod
+    def _collocation(A, c):
+        """Distinct nodes in (0, 1] and A c^(k−1) = c^k/k for k = 1 … s (condition C(s))."""
+        s = len(c)
+        if np.any(c <= 0) or len(set(np.round(c, 12))) < s:
+            return False
+        return all(np.allclose(A @ c ** (k - 1), c**k / k, rtol=0, atol=1e-13) for k in range(1, s + 1))
 
     @staticmethod
     def _basis(lam, V, real):
