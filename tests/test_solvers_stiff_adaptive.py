@@ -192,3 +192,19 @@ def test_sdirk4_pair_adapts_on_the_stiff_problems():
         scale = 1e-10 + 1e-6 * np.abs(ref.y.T)
         assert np.max(np.abs(ours.y - ref.y.T) / scale) < 100  # a global error of ~45 local tolerances on HIRES
         assert ours.n_steps < 1000
+
+
+@pytest.mark.parametrize("method", ["radau_iia3", "bdf", "ndf", "sdirk4"])
+def test_f_undefined_below_a_level_is_named_where_the_solution_reaches_it(method):
+    """y' = −y from 1 with f NaN for y < 1/2: every method integrates up to t = ln 2, where the
+    solution leaves f's domain, and raises NonFiniteError naming that t. Before, each ended in
+    a bare 'step size underflow', and bdf at t = 0.644 (a NaN Jacobian from a prediction
+    outside the domain was kept and poisoned every later Newton matrix)."""
+    from numnet.solvers import NonFiniteError
+
+    def f(t, y):
+        return np.where(y < 0.5, np.nan, -y)
+
+    with pytest.raises(NonFiniteError, match="returned inf/NaN") as info:
+        integrate(method, f, (0, 2), np.array([1.0]), rtol=1e-6, atol=1e-9)
+    assert abs(info.value.t - np.log(2)) < 1e-6

@@ -104,10 +104,16 @@ def check_steps(name, n_steps, max_steps, t, t1):
         raise RuntimeError(f"{name}: reached max_steps={max_steps} at t = {t:g} before t1 = {t1:g}")
 
 
-def propose(name, t, h_abs, t1, direction, hint=""):
+def propose(name, t, h_abs, t1, direction, hint="", nonfinite=None):
     """(t_new, h, |h|) for a step of size ``h_abs`` from t, cut at t1; a step below ten
-    spacings of the floats at t is an underflow (an error)."""
+    spacings of the floats at t is an underflow (an error). ``nonfinite`` = (step, t, max |y|)
+    of the last f that returned inf/NaN for a finite y (an implicit solve shrinks h on it):
+    the underflow is then reported as that :class:`~numnet.solvers.finite.NonFiniteError`."""
     if h_abs < 10 * abs(np.nextafter(t, direction * np.inf) - t):
+        if nonfinite is not None:
+            from .finite import NonFiniteError
+
+            raise NonFiniteError(name, *nonfinite[:2], "f", nonfinite[2])
         raise RuntimeError(f"{name}: step size underflow (h = {h_abs:.3g}) at t = {t:g}{hint}")
     t_new = t + direction * h_abs
     if direction * (t_new - t1) > 0:

@@ -121,13 +121,16 @@ def integrate_bdf(method, f, t_span, y0, be, *, rtol, atol, jac=None, first_step
         n_lu += 1
         return s
 
+    bad_f = None  # (step, t, max |y|) of the last f that returned inf/NaN in the implicit solve
+
     def newton(t_new, y_pred, c, psi, scale):
-        nonlocal calls
+        nonlocal calls, bad_f
         yk, dsum, dy_old = y_pred, zero, None
         for it in range(1, NEWTON_MAXITER + 1):
             fy = f(t_new, yk)
             calls += 1
             if not be.all_finite(fy):
+                bad_f = (n_steps, t_new, be.maxabs(yk))
                 return False, it, yk, dsum
             dy = solve(c * fy - psi - dsum)
             dn = _rms(be, dy, scale)
@@ -144,7 +147,7 @@ def integrate_bdf(method, f, t_span, y0, be, *, rtol, atol, jac=None, first_step
         check_steps(method, n_steps, max_steps, t, t1)
         current_jac = False
         while True:
-            t_new, h, h_new = propose(method, t, h_abs, t1, direction)
+            t_new, h, h_new = propose(method, t, h_abs, t1, direction, nonfinite=bad_f)
             if direction * (t + direction * h_abs - t1) > 0:  # cut at t1: the differences follow
                 D = _rescale(be, D, order, h_new / h_abs)
                 n_equal, solve = 0, None
@@ -161,6 +164,9 @@ def integrate_bdf(method, f, t_span, y0, be, *, rtol, atol, jac=None, first_step
                 if ok or current_jac:
                     break
                 J, current_jac = jacobian(t_new, y_pred), True
+                if not be.all_finite(J):  # the prediction left f's domain: J at the last accepted point
+                    J = jacobian(t, y)
+                    guard.f_value(n_steps, t, y, J)
                 solve = None
             if not ok:
                 h_abs *= 0.5
@@ -183,6 +189,7 @@ def integrate_bdf(method, f, t_span, y0, be, *, rtol, atol, jac=None, first_step
             break
         guard.state(n_steps, t, y, y_new, lambda watch: watch(f)(t_new, y_new))
         n_equal += 1
+        bad_f = None
         t_old, t, y = t, t_new, y_new
         D = list(D)
         D[order + 2] = dsum - D[order + 1]

@@ -165,14 +165,18 @@ def integrate_implicit(tab, f, t_span, y0, be, *, rtol, atol, jac=None, first_st
         n_lu += 2
         return sm, se
 
+    bad_f = None  # (step, t, max |y|) of the last stage where f returned inf/NaN
+
     def newton(h, Z, scale):
-        nonlocal calls
+        nonlocal calls, bad_f
         w_old, rate = None, None
         nodes = [t + ci * h for ci in co.c]
         for it in range(1, max_newton_iter + 1):
             F = be.stack([f(nodes[i], y + Z[..., i, :]) for i in range(s)], -2)
             calls += s
             if not be.all_finite(F):
+                i = next(i for i in range(s) if not be.all_finite(F[..., i, :]))
+                bad_f = (n_steps, nodes[i], be.maxabs(y + Z[..., i, :]))
                 return False, it, Z, rate
             R = F - be.linear(AI, Z) / h
             dZ = solve_M(R.reshape(batch + (s * d,))).reshape(batch + (s, d))
@@ -192,7 +196,7 @@ def integrate_implicit(tab, f, t_span, y0, be, *, rtol, atol, jac=None, first_st
         h_start = h_abs
         rejected = False
         while True:
-            t_new, h, h_abs = propose(tab.name, t, h_abs, t1, direction)
+            t_new, h, h_abs = propose(tab.name, t, h_abs, t1, direction, nonfinite=bad_f)
             if not co.collocation:  # the stages of an SDIRK are no polynomial's values: Z_i ≈ c_i h f(y)
                 Z0 = be.stack([fy * (ci * h) for ci in co.c], -2)
             elif poly is None:
@@ -252,7 +256,7 @@ def integrate_implicit(tab, f, t_span, y0, be, *, rtol, atol, jac=None, first_st
             J, current_jac = jacobian(t_new, y_new, f_new), True
         else:
             current_jac = False
-        h_old, err_old = h_start, en
+        h_old, err_old, bad_f = h_start, en, None
         h_abs *= fac
         if co.collocation:
             Q = be.linear(P, Z)
