@@ -5,7 +5,8 @@ with an invertible A whose coefficients come from :mod:`numnet.schemes`:
 
 - stages: the increments Z_i = Y_i − y solve (A⁻¹/h ⊗ I) Z = F(Z) by simplified Newton,
   the matrix A⁻¹/h ⊗ I − I ⊗ J factored once (batched over trajectories) and reused over
-  iterations, rejected steps and later steps while it works; Z starts from the previous
+  iterations, rejected steps and later steps while it works (an SDIRK: stage by stage with
+  the one matrix I/(hγ) − J, each f(Y_j) recovered from its converged Z_j); Z starts from the previous
   step's collocation polynomial extrapolated to the new nodes. The increments are measured
   in the eigenbasis of A⁻¹ (W = T⁻¹Z, T normalised as in RADAU5: its last row 1, 1, 0; for
   an SDIRK, whose A⁻¹ has one defective eigenvalue, Z itself), in the tolerance-scaled RMS norm; iterations stop when the contraction rate θ predicts
@@ -77,6 +78,8 @@ class Coefficients:
             self.q = tab.embedded_order
             self.collocation = False
             self.T = np.eye(s)  # an SDIRK's A⁻¹ is not diagonalisable: increments measured as they are
+            # singly diagonally implicit: stage by stage, each with the one matrix I − hγJ
+            self.sdirk = bool(np.all(np.triu(A, 1) == 0) and np.all(np.diag(A) == A[0, 0]))
         elif stiffly_accurate and real and self._collocation(A, c):
             mu = max(float(lam[i].real) for i in real)
             self.gamma0 = 1.0 / mu
@@ -87,6 +90,7 @@ class Coefficients:
             self.f0_weight = 1.0
             self.q = s
             self.collocation = True
+            self.sdirk = False
             self.T = self._basis(lam, V, real)
         else:
             raise ValueError(
@@ -156,6 +160,13 @@ def integrate_implicit(tab, f, t_span, y0, be, *, rtol, atol, jac=None, first_st
 
     def factor(h):
         nonlocal n_lu
+        if co.sdirk:  # the stage matrix is the error filter's: one LU
+            try:
+                se = be.factor(be.eye(d, like=y0) / (co.gamma0 * h) - J)
+            except np.linalg.LinAlgError:
+                raise ConvergenceError(tab.name, n_steps, t, float("nan"), 0, reason=SINGULAR) from None
+            n_lu += 1
+            return se, se
         blocks = (AI[:, None, :, None] / h) * eye_d[None, :, None, :] - eye_s[:, None, :, None] * J[..., None, :, None, :]
         try:
             sm = be.factor(blocks.reshape(batch + (s * d, s * d)))
@@ -191,6 +202,45 @@ def integrate_implicit(tab, f, t_span, y0, be, *, rtol, atol, jac=None, first_st
             w_old = w
         return False, max_newton_iter, Z, rate
 
+    A = tab.A  # the DIRK stages read it row by row
+
+    def newton_sdirk(h, Z, scale):
+        """Stage by stage: Z_i = h Σ_{j<i} a_ij F_j + hγ f(y + Z_i), each by simplified Newton
+        with (I/(hγ) − J)⁻¹, F_j recovered from the converged Z_j without calling f (HW IV.8)."""
+        nonlocal calls, bad_f
+        hg = h * co.gamma0
+        Fs, Zs, worst_it, worst_rate = [], [], 0, None
+        for i in range(s):
+            known = be.combine(be.zeros_like(y), [(h * float(A[i, j]), Fs[j]) for j in range(i) if A[i, j] != 0])
+            zi, w_old, rate, ok = Z[..., i, :], None, None, False
+            node = t + co.c[i] * h
+            for it in range(1, max_newton_iter + 1):
+                fi = f(node, y + zi)
+                calls += 1
+                if not be.all_finite(fi):
+                    bad_f = (n_steps, node, be.maxabs(y + zi))
+                    return False, it, Z, rate
+                dz = solve_M((known - zi) / hg + fi)
+                w = _rms(be, dz, scale)
+                if w_old is not None:
+                    rate = w / w_old
+                    if rate >= 1 or rate ** (max_newton_iter - it + 1) / (1 - rate) * w > newton_tol:
+                        return False, it, Z, rate
+                zi = zi + dz
+                if w == 0 or (rate is not None and rate / (1 - rate) * w < newton_tol):
+                    ok = True
+                    break
+                w_old = w
+            if not ok:
+                return False, max_newton_iter, Z, rate
+            Zs.append(zi)
+            Fs.append((zi - known) / hg)
+            worst_it = max(worst_it, it)
+            worst_rate = rate if worst_rate is None or (rate is not None and rate > worst_rate) else worst_rate
+        return True, worst_it, be.stack(Zs, -2), worst_rate
+
+    solve_stages = newton_sdirk if co.sdirk else newton
+
     while direction * (t - t1) < 0:
         check_steps(tab.name, n_steps, max_steps, t, t1)
         h_start = h_abs
@@ -207,7 +257,7 @@ def integrate_implicit(tab, f, t_span, y0, be, *, rtol, atol, jac=None, first_st
             while True:
                 if solve_M is None:
                     solve_M, solve_E = factor(h)
-                ok, n_iter, Z, rate = newton(h, Z0, scale)
+                ok, n_iter, Z, rate = solve_stages(h, Z0, scale)
                 newton_iters += n_iter
                 if ok or current_jac:
                     break
