@@ -42,6 +42,7 @@ from .dense import Newton
 from .finite import Guard
 from .newton import SINGULAR, ConvergenceError, Jacobian
 from .output import Output
+from .simplified import iterate
 from .solution import Solution
 
 MAX_ORDER = 5
@@ -124,24 +125,22 @@ def integrate_bdf(method, f, t_span, y0, be, *, rtol, atol, jac=None, first_step
     bad_f = None  # (step, t, max |y|) of the last f that returned inf/NaN in the implicit solve
 
     def newton(t_new, y_pred, c, psi, scale):
-        nonlocal calls, bad_f
-        yk, dsum, dy_old = y_pred, zero, None
-        for it in range(1, NEWTON_MAXITER + 1):
+        """(converged, iterations, y_new, d = y_new − y_pred) of y − y_pred = c f(t_new, y) − ψ."""
+
+        def increment(z):  # z = (y_k, d_k), both accumulated as scipy does (the same rounding)
+            nonlocal calls, bad_f
+            yk, dsum = z
             fy = f(t_new, yk)
             calls += 1
             if not be.all_finite(fy):
                 bad_f = (n_steps, t_new, be.maxabs(yk))
-                return False, it, yk, dsum
+                return None
             dy = solve(c * fy - psi - dsum)
-            dn = _rms(be, dy, scale)
-            rate = None if dy_old is None else dn / dy_old
-            if rate is not None and (rate >= 1 or rate ** (NEWTON_MAXITER - it + 1) / (1 - rate) * dn > newton_tol):
-                return False, it, yk, dsum
-            yk, dsum = yk + dy, dsum + dy
-            if dn == 0 or (rate is not None and rate / (1 - rate) * dn < newton_tol):
-                return True, it, yk, dsum
-            dy_old = dn
-        return False, NEWTON_MAXITER, yk, dsum
+            return dy, _rms(be, dy, scale)
+
+        ok, it, (yk, dsum), _ = iterate(increment, (y_pred, zero), NEWTON_MAXITER, newton_tol,
+                                        update=lambda z, dy: (z[0] + dy, z[1] + dy))
+        return ok, it, yk, dsum
 
     while direction * (t - t1) < 0:
         check_steps(method, n_steps, max_steps, t, t1)

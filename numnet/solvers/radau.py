@@ -47,6 +47,7 @@ from .dense import Hermite, Polynomial
 from .finite import Guard
 from .newton import SINGULAR, ConvergenceError, Jacobian
 from .output import Output
+from .simplified import iterate
 from .solution import Solution
 
 NEWTON_MAXITER = 6
@@ -179,60 +180,45 @@ def integrate_implicit(tab, f, t_span, y0, be, *, rtol, atol, jac=None, first_st
     bad_f = None  # (step, t, max |y|) of the last stage where f returned inf/NaN
 
     def newton(h, Z, scale):
-        nonlocal calls, bad_f
-        w_old, rate = None, None
         nodes = [t + ci * h for ci in co.c]
-        for it in range(1, max_newton_iter + 1):
+
+        def increment(Z):
+            nonlocal calls, bad_f
             F = be.stack([f(nodes[i], y + Z[..., i, :]) for i in range(s)], -2)
             calls += s
             if not be.all_finite(F):
                 i = next(i for i in range(s) if not be.all_finite(F[..., i, :]))
                 bad_f = (n_steps, nodes[i], be.maxabs(y + Z[..., i, :]))
-                return False, it, Z, rate
-            R = F - be.linear(AI, Z) / h
-            dZ = solve_M(R.reshape(batch + (s * d,))).reshape(batch + (s, d))
-            w = _rms(be, be.linear(TI, dZ), scale, stages=True)
-            if w_old is not None:
-                rate = w / w_old
-                if rate >= 1 or rate ** (max_newton_iter - it + 1) / (1 - rate) * w > newton_tol:
-                    return False, it, Z, rate
-            Z = Z + dZ
-            if w == 0 or (rate is not None and rate / (1 - rate) * w < newton_tol):
-                return True, it, Z, rate
-            w_old = w
-        return False, max_newton_iter, Z, rate
+                return None
+            dZ = solve_M((F - be.linear(AI, Z) / h).reshape(batch + (s * d,))).reshape(batch + (s, d))
+            return dZ, _rms(be, be.linear(TI, dZ), scale, stages=True)
+
+        return iterate(increment, Z, max_newton_iter, newton_tol)
 
     A = tab.A  # the DIRK stages read it row by row
 
     def newton_sdirk(h, Z, scale):
         """Stage by stage: Z_i = h Σ_{j<i} a_ij F_j + hγ f(y + Z_i), each by simplified Newton
         with (I/(hγ) − J)⁻¹, F_j recovered from the converged Z_j without calling f (HW IV.8)."""
-        nonlocal calls, bad_f
         hg = h * co.gamma0
         Fs, Zs, worst_it, worst_rate = [], [], 0, None
         for i in range(s):
             known = be.combine(be.zeros_like(y), [(h * float(A[i, j]), Fs[j]) for j in range(i) if A[i, j] != 0])
-            zi, w_old, rate, ok = Z[..., i, :], None, None, False
             node = t + co.c[i] * h
-            for it in range(1, max_newton_iter + 1):
+
+            def increment(zi):
+                nonlocal calls, bad_f
                 fi = f(node, y + zi)
                 calls += 1
                 if not be.all_finite(fi):
                     bad_f = (n_steps, node, be.maxabs(y + zi))
-                    return False, it, Z, rate
+                    return None
                 dz = solve_M((known - zi) / hg + fi)
-                w = _rms(be, dz, scale)
-                if w_old is not None:
-                    rate = w / w_old
-                    if rate >= 1 or rate ** (max_newton_iter - it + 1) / (1 - rate) * w > newton_tol:
-                        return False, it, Z, rate
-                zi = zi + dz
-                if w == 0 or (rate is not None and rate / (1 - rate) * w < newton_tol):
-                    ok = True
-                    break
-                w_old = w
+                return dz, _rms(be, dz, scale)
+
+            ok, it, zi, rate = iterate(increment, Z[..., i, :], max_newton_iter, newton_tol)
             if not ok:
-                return False, max_newton_iter, Z, rate
+                return False, it, Z, rate
             Zs.append(zi)
             Fs.append((zi - known) / hg)
             worst_it = max(worst_it, it)
