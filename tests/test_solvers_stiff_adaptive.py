@@ -208,3 +208,13 @@ def test_f_undefined_below_a_level_is_named_where_the_solution_reaches_it(method
     with pytest.raises(NonFiniteError, match="returned inf/NaN") as info:
         integrate(method, f, (0, 2), np.array([1.0]), rtol=1e-6, atol=1e-9)
     assert abs(info.value.t - np.log(2)) < 1e-6
+
+
+@pytest.mark.parametrize("method", ["radau_iia3", "bdf"])
+def test_half_precision_is_refused_and_float32_works(method):
+    p = P.robertson(1.0)
+    with pytest.raises(TypeError, match="float32 or float64"):
+        integrate(method, p.f, p.t_span, torch.tensor(p.y0, dtype=torch.float16), rtol=1e-3)
+    sol = integrate(method, p.f, p.t_span, torch.tensor(p.y0, dtype=torch.float32), rtol=1e-4, atol=1e-7)
+    assert sol.y_final.dtype == torch.float32
+    np.testing.assert_allclose(sol.y_final.numpy(), p.solution(), rtol=1e-2, atol=1e-6)

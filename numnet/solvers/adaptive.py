@@ -99,6 +99,13 @@ def start(name, be, f, t_span, y0, guard, rtol, atol, max_steps, first_step, k):
     return f, f0, t0, t1, direction, rtol, atol, h_abs, calls
 
 
+def check_precision(name, be):
+    """Adaptive implicit methods LU-factor their Newton matrix: float32 or float64 only."""
+    if be.eps > 1e-6:
+        raise TypeError(f"{name} needs float32 or float64 (eps = {be.eps:.1e} here): its Newton matrix is "
+                        f"LU-factored; pass dtype=torch.float32")
+
+
 def check_steps(name, n_steps, max_steps, t, t1):
     if n_steps >= max_steps:
         raise RuntimeError(f"{name}: reached max_steps={max_steps} at t = {t:g} before t1 = {t1:g}")

@@ -37,7 +37,7 @@ import math
 import numpy as np
 
 from .adaptive import _norm as _rms
-from .adaptive import check_steps, propose, start
+from .adaptive import check_precision, check_steps, propose, start
 from .dense import Newton
 from .finite import Guard
 from .newton import SINGULAR, ConvergenceError, Jacobian
@@ -95,11 +95,10 @@ def integrate_bdf(method, f, t_span, y0, be, *, rtol, atol, jac=None, first_step
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     alpha, gamma, error_const = constants(method)
+    check_precision(method, be)
     guard = Guard(be, method) if guard is None else guard
     f, f0, t0, t1, direction, rtol, atol, h_abs, calls = start(method, be, f, t_span, y0, guard, rtol, atol,
                                                               max_steps, first_step, 2)
-    if be.eps > 1e-6:
-        raise TypeError(f"{method} needs float32 or float64 (eps = {be.eps:.1e} here); pass dtype=torch.float32")
     d_dim = y0.shape[-1]
     newton_tol = max(10 * be.eps / rtol, min(0.03, rtol**0.5))
     jacobian = Jacobian(be, f, jac)

@@ -11,6 +11,7 @@ True
 
 from __future__ import annotations
 
+import functools
 import inspect
 import numbers
 
@@ -74,7 +75,9 @@ def integrate(
     - ``y0``: shape (d,) or (..., d), one trajectory per leading index. A torch tensor
       selects the torch backend (differentiable; its dtype and device are kept), anything
       else NumPy; ``backend=`` forces one.
-    - implicit schemes solve their stages by damped Newton (:mod:`numnet.solvers.newton`)
+    - adaptive implicit methods use RADAU5's / NDF's own simplified Newton (at most 6 / 4
+      iterations, tolerance from rtol; ``jac`` as below); with fixed steps
+      implicit schemes solve their stages by damped Newton (:mod:`numnet.solvers.newton`)
       with ``jac(t, y)`` → (..., d, d) when given, else forward differences (NumPy) or
       autograd (torch), in float32/float64; non-convergence or a singular Newton matrix
       raises :class:`~numnet.solvers.newton.ConvergenceError` naming the scheme asked for
@@ -172,6 +175,7 @@ def _hermite_output(out, be, f, times, ys, f0):
     return len(times) - 1
 
 
+@functools.lru_cache(maxsize=64)
 def _continuous(scheme):
     """The float weights of ``scheme``'s continuous extension, or None (Hermite then)."""
     from numnet.schemes import continuous

@@ -42,7 +42,7 @@ import math
 import numpy as np
 
 from .adaptive import _norm as _rms
-from .adaptive import check_steps, propose, start
+from .adaptive import check_precision, check_steps, propose, start
 from .dense import Hermite, Polynomial
 from .finite import Guard
 from .newton import SINGULAR, ConvergenceError, Jacobian
@@ -142,6 +142,7 @@ def integrate_implicit(tab, f, t_span, y0, be, *, rtol, atol, jac=None, first_st
                        max_newton_iter=NEWTON_MAXITER):
     """Adaptive integration with an implicit RK tableau; called by :func:`~numnet.solvers.integrate`."""
     co = coefficients(tab)
+    check_precision(tab.name, be)
     guard = Guard(be, tab.name) if guard is None else guard
     k_exp = co.q + 1
     f, f0, t0, t1, direction, rtol, atol, h_abs, calls = start(tab.name, be, f, t_span, y0, guard, rtol, atol,
