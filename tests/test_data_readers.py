@@ -3,6 +3,7 @@
 import dataclasses
 import gzip
 import io
+import os
 import pickle
 import tarfile
 from pathlib import Path
@@ -247,3 +248,74 @@ def test_real_fashion_mnist():
     # the commonly quoted normalisation constants of Fashion-MNIST
     assert full.train.mean[0] == pytest.approx(0.2860, abs=1e-4)
     assert full.train.std[0] == pytest.approx(0.3530, abs=1e-4)
+
+
+# -- bounded cost: files larger than the official ones are refused while streaming --------
+
+class _Zeros(io.RawIOBase):
+    """``n`` zero bytes as a stream (a bomb is written without holding it in memory)."""
+
+    def __init__(self, n):
+        self.n = n
+
+    def readable(self):
+        return True
+
+    def readinto(self, b):
+        k = min(len(b), self.n)
+        b[:k] = bytes(k)
+        self.n -= k
+        return k
+
+
+def _peak_bytes(call):
+    """Peak Python memory while ``call()`` runs (it must raise DataFormatError), and the error."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        with pytest.raises(DataFormatError) as err:
+            call()
+        return tracemalloc.get_traced_memory()[1], str(err.value)
+    finally:
+        tracemalloc.stop()
+
+
+BOMB = 256 << 20  # 256 MiB of zeros: ~1 MB compressed, 5x the largest official payload
+
+
+def test_cifar_archive_member_larger_than_official_is_refused_unread(tmp_path):
+    archive = tmp_path / "cifar-10-python.tar.gz"
+    with tarfile.open(archive, "w:gz", compresslevel=1) as tar:
+        info = tarfile.TarInfo("cifar-10-batches-py/data_batch_1")
+        info.size = BOMB
+        tar.addfile(info, _Zeros(BOMB))
+    assert archive.stat().st_size < 2 << 20
+    peak, msg = _peak_bytes(lambda: data.load("cifar10", root=archive))
+    cap = CIFAR10.max_bytes("data_batch_1")
+    assert f"the archive says {BOMB:,} bytes, more than the {cap:,}" in msg and "data_batch_1" in msg
+    assert 31_035_704 < cap < BOMB and peak < 16 << 20
+
+
+def test_fashion_mnist_gzip_bomb_stops_at_the_official_size(tmp_path):
+    folder = tmp_path / "fashion-mnist"
+    write_fmnist(folder)
+    bomb = folder / "train-images-idx3-ubyte.gz"
+    with gzip.open(bomb, "wb", compresslevel=1) as f:  # a valid header (60000, 28, 28), then far too much
+        f.write(write_idx(np.zeros((0, 28, 28), np.uint8))[:8] + np.array([60000, 28, 28], ">u4").tobytes())
+        for _ in range(BOMB >> 20):
+            f.write(bytes(1 << 20))
+    assert bomb.stat().st_size < 2 << 20
+    peak, msg = _peak_bytes(lambda: data.load("fashion_mnist", root=tmp_path))
+    assert "more than 47,040,016 bytes, the most the official file can have" in msg and str(bomb) in msg
+    assert peak < 2 * 47_040_016  # stopped at the cap, never the 256 MiB
+
+
+def test_uncompressed_file_larger_than_official_is_refused_by_its_size(tmp_path):
+    folder = tmp_path / "fashion-mnist"
+    write_fmnist(folder, gz=False)
+    big = folder / "train-images-idx3-ubyte"
+    os.truncate(big, 3 << 30)  # sparse: 3 GiB claimed, nothing written
+    peak, msg = _peak_bytes(lambda: data.load("fashion_mnist", root=tmp_path))
+    assert f"{3 << 30:,} bytes, more than the 47,040,016 the official fashion_mnist file can have" in msg
+    assert peak < 1 << 20

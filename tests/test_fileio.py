@@ -142,7 +142,8 @@ def test_no_file_is_written_around_the_atomic_writer():
             continue
         for n, line in enumerate(path.read_text().splitlines(), 1):
             code = line.split("#")[0]
-            if pattern.search(code) and not code.lstrip().startswith(">>>") and "tmp" not in code:
+            in_memory = ".savefig(buf," in code  # a PNG for Jupyter into an io.BytesIO: no file
+            if pattern.search(code) and not code.lstrip().startswith(">>>") and "tmp" not in code and not in_memory:
                 found.append(f"{path.relative_to(ROOT)}:{n}: {line.strip()}")
     assert found == []
 

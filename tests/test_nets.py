@@ -211,8 +211,9 @@ def test_fresh_lm_resnet_step_schemes_are_zero_stable_and_table_matches():
     assert len(table) == 24 and {r["symbol"] for r in table} == {"k"}
     assert all(-0.1 < r["value"] <= 0 for r in table)
     by_block = {(s.stage, s.block): s.scheme for s in steps}
-    for r in table:  # the step scheme is lm_resnet with exactly the learned value
-        assert by_block[r["stage"], r["block"]].alpha[0] == -sp.Rational(r["value"])
+    for r in table:  # the step scheme is lm_resnet with exactly the learned value (an exact binary Float)
+        a0 = by_block[r["stage"], r["block"]].alpha[0]
+        assert isinstance(a0, sp.Float) and sp.Rational(a0) == -sp.Rational(r["value"])
 
 
 def test_step_schemes_follow_the_trained_values():
@@ -224,9 +225,11 @@ def test_step_schemes_follow_the_trained_values():
     ab = nets.adams_net(20, steps=2, learnable=True)
     with torch.no_grad():
         for p in ab.coefficient_parameters():
-            p.fill_(1.5)  # b1 = 3/2: exactly AB2, interval (-1, 0]
+            p.fill_(1.5)  # b1 = 3/2: exactly AB2 (as exact binary Floats), interval (-1, 0]
     s = [r.scheme for r in ab.step_schemes() if r.kind == "scheme"][0]
-    assert s.beta == schemes.get("ab2").beta and s.stability_interval() == sp.Interval.Lopen(-1, 0)
+    assert [sp.Rational(b) for b in s.beta] == list(schemes.get("ab2").beta)
+    interval = s.stability_interval()
+    assert (float(interval.left), float(interval.right), interval.left_open, interval.right_open) == (-1.0, 0.0, True, False)
 
 
 @pytest.mark.parametrize("builder", [
@@ -308,8 +311,8 @@ def test_stochastic_depth_schedule():
 
 # -- errors ----------------------------------------------------------------------------------
 @pytest.mark.parametrize("call, message", [
-    (lambda: nets.build("resnet", 21), r"depth must be 6n\+2 for basic blocks \(20, 32, 44, 56, 110\), got 21"),
-    (lambda: nets.build("resnet", 57, block="bottleneck"), r"depth must be 9n\+2 for bottleneck blocks \(29, 56, 164\), got 57"),
+    (lambda: nets.build("resnet", 21), r"depth must be 6n\+2 for basic blocks \(8, 14, 20, 26, 32, 38, 44, 56, 110, \.\.\.\), got 21"),
+    (lambda: nets.build("resnet", 57, block="bottleneck"), r"depth must be 9n\+2 for bottleneck blocks \(11, 20, 29, 38, 56, 164, \.\.\.\), got 57"),
     (lambda: nets.build("resnet", 20, widths=(16, 0, 64)), r"widths must be .* positive integers.*\(16, 0, 64\)"),
     (lambda: nets.build("resnet", 20, block="wide"), r"block must be one of"),
     (lambda: nets.build("scheme_net", 20, scheme="rk44"), r"unknown scheme 'rk44'"),
@@ -411,3 +414,37 @@ def test_ode_net_runs_and_counts_evaluations():
     adj(torch.randn(2, 3, 8, 8)).sum().backward()
     assert adj.stages[0].ode.func.block.conv1.weight.grad is not None
     assert [s.kind for s in net.step_schemes()][:2] == ["entry", "ode"]
+
+
+# -- He et al. (2016a)'s post-activation ResNet, the LM-ResNet paper's baseline (issue 15) --
+@pytest.mark.parametrize("depth, count", [(20, 269_722), (32, 464_154), (44, 658_586), (56, 853_018),
+                                          (110, 1_727_962)])
+def test_post_activation_resnet_has_he_et_al_parameter_counts(depth, count):
+    assert sum(p.numel() for p in nets.build("resnet", depth, preact=False).parameters()) == count
+    assert sum(p.numel() for p in nets.build("resnet_postact", depth).parameters()) == count
+
+
+def test_post_activation_resnet_computes_relu_of_u_plus_branch():
+    torch.manual_seed(0)
+    net = nets.build("resnet", 8, preact=False, widths=(4, 8, 8)).eval()
+    x = torch.randn(2, 3, 8, 8)
+    u = torch.relu(net.stem_bn(net.stem(x)))
+    for stage in net.stages:
+        for i, b in enumerate(stage.blocks):
+            p, f = b.transition(u) if i == 0 else (u, b(u))
+            u = torch.relu(p + f)           # conv-bn-relu-conv-bn, add, relu
+    expected = net.fc(u.mean((2, 3)))
+    torch.testing.assert_close(net(x), expected)
+    blk = net.stages[1].blocks[0]
+    assert blk.proj is None and [type(m).__name__ for m in blk.children()][:2] == ["Conv2d", "BatchNorm2d"]
+    assert net.bn is None   # no bn-relu before the pool: the last step ended in a relu
+
+
+def test_post_activation_options_are_checked():
+    with pytest.raises(ValueError, match="post-activation blocks: block must be one of"):
+        nets.build("resnet", 29, preact=False, block="bottleneck")
+    with pytest.raises(ValueError, match="resnet_postact"):
+        nets.build("resnet_postact", 20, preact=True)
+    projected = nets.build("resnet", 20, preact=False, shortcut="projection")
+    # option B: a 1x1 convolution + bn at the two downsampling entries
+    assert sum(p.numel() for p in projected.parameters()) == 269_722 + (16 * 32 + 32 * 64) + 2 * (32 + 64)

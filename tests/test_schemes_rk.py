@@ -11,10 +11,11 @@ R = sp.Rational
 
 ORDERS = {
     "euler": 1, "explicit_midpoint": 2, "heun": 2, "ralston": 2, "kutta3": 3, "rk4": 4, "rk38": 4,
-    "ssprk2": 2, "ssprk3": 3, "bogacki_shampine": 3, "dormand_prince": 5, "fehlberg45": 4,
+    "ssprk2": 2, "ssprk3": 3, "poly2": 1, "bogacki_shampine": 3, "dormand_prince": 5, "fehlberg45": 4,
     "cash_karp": 5, "backward_euler": 1, "implicit_midpoint": 2, "gauss1": 2, "gauss2": 4, "gauss3": 6,
     "radau_iia1": 1, "radau_iia2": 3, "radau_iia3": 5, "lobatto_iiia2": 2, "lobatto_iiia3": 4,
-    "lobatto_iiib2": 2, "lobatto_iiib3": 4, "lobatto_iiic2": 2, "lobatto_iiic3": 4, "sdirk4": 4,
+    "lobatto_iiib2": 2, "lobatto_iiib3": 4, "lobatto_iiic2": 2, "lobatto_iiic3": 4,
+    "lobatto_iiia4": 6, "lobatto_iiib4": 6, "lobatto_iiic4": 6, "sdirk4": 4,
 }
 EMBEDDED = {"bogacki_shampine": 2, "dormand_prince": 4, "fehlberg45": 5, "cash_karp": 4, "sdirk4": 3}
 

@@ -59,7 +59,7 @@ def test_constructor_coefficients_are_never_evaluated(marker):
 
 def test_subs_values_are_never_evaluated(marker):
     for text in payloads(marker):
-        with pytest.raises(NumberSyntaxError, match=r"^k: cannot read "):
+        with pytest.raises(NumberSyntaxError, match=r"^k in lm_resnet\.subs\(\): cannot read "):
             get("lm_resnet").subs(k=text)
     check_not_run(marker)
 
@@ -207,7 +207,8 @@ def test_study_cli_refuses_a_crafted_record(tmp_path, marker, capsys, argv):
     path.write_text(json.dumps(rec))
     assert main(["study", "--out", str(dest), *[a.format(src=src) for a in argv]]) == 2
     err = capsys.readouterr().err
-    assert f"numnet study: {path}: blocks[0].scheme: alpha[0]: cannot read " in err and "Accepted: integers" in err
+    assert err.startswith(f"numnet study: {argv[0]}: ") and err.count("\n") == 1  # one line, naming the option
+    assert f"{path}: blocks[0].scheme: alpha[0]: cannot read " in err and "Accepted: integers" in err
     check_not_run(marker)
     assert not (dest / "table.md").exists()
 

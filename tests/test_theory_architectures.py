@@ -5,6 +5,7 @@ import sympy as sp
 
 from numnet import schemes
 from numnet.schemes import Z, LinearMultistep, RungeKutta
+from numnet.nets.poly import poly_module
 from theory_blocks import formulas as blocks, same
 
 PAGE = "theory/architectures.md"
@@ -109,10 +110,13 @@ CHECKS = {
     "lm_resnet_modified_u2": lambda: lm_modified(2),
     "lm_resnet_rescaled_order": lm_rescaled_order,
     "backward_euler_R": lambda: schemes.get("backward_euler").stability_function(),
-    "polynet_step": lambda: fixed_point_step(schemes.get("backward_euler"), 2),
-    "polynet_R": lambda: RungeKutta([[0, 0], [1, 0]], [0, 1]).stability_function(),
-    "polynet_order": lambda: RungeKutta([[0, 0], [1, 0]], [0, 1]).order,
-    "polynet_stability_left": lambda: left(RungeKutta([[0, 0], [1, 0]], [0, 1])),
+    "polynet_poly2": lambda: poly_module("poly2", u, lambda v: h * f(v)),
+    "polynet_2way": lambda: poly_module("2way", u, lambda v: h * F(v), lambda v: h * G(v)),
+    "polynet_mpoly": lambda: poly_module("mpoly", u, lambda v: h * F(v), lambda v: h * G(v)),
+    "backward_euler_fixed_point": lambda: fixed_point_step(schemes.get("backward_euler"), 2),
+    "polynet_R": lambda: schemes.get("poly2").stability_function(),
+    "polynet_order": lambda: schemes.get("poly2").order,
+    "polynet_stability_left": lambda: left(schemes.get("poly2")),
     "fractalnet_join": lambda: rk_step(schemes.get("heun")),
     "heun_step": lambda: rk_step(schemes.get("heun")),
     "heun_order": lambda: schemes.get("heun").order,
@@ -150,7 +154,11 @@ def test_polynet_is_backward_euler_to_third_order_and_both_readings_agree():
     lam = sp.Symbol("lam")
     linear = fixed_point_step(schemes.get("backward_euler"), 2, f=lambda v: lam * v).subs(lam, Z / h)
     assert sp.expand(linear / u - polynet) == 0
-    assert same(rk_step(RungeKutta([[0, 0], [1, 0]], [0, 1])), blocks(PAGE)["polynet_step"])
+    poly2 = poly_module("poly2", u, lambda v: h * lam * v).subs(lam, Z / h)
+    assert sp.expand(poly2 / u - polynet) == 0                      # equal on linear fields ...
+    assert not same(blocks(PAGE)["polynet_poly2"], blocks(PAGE)["backward_euler_fixed_point"])  # ... only
+    assert same(rk_step(RungeKutta([[0, 0], [1, 0]], [0, 1])), blocks(PAGE)["backward_euler_fixed_point"])
+    assert same(rk_step(schemes.get("poly2")), blocks(PAGE)["backward_euler_fixed_point"])
 
 
 def test_lm_resnet_modified_equation_agrees():

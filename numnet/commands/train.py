@@ -1,8 +1,8 @@
-"""``numnet train``: train a scheme-built residual network from the command line.
+"""numnet train: train a scheme-built residual network from the command line.
 
     numnet train --net lm_resnet --depth 56 --data cifar10 --out runs/lm56
-    numnet train --net scheme_net --scheme ab3 --depth 20 --data fashion_mnist --recipe quick
-    numnet train --net resnet --depth 20 --data fashion_mnist --coarse-to-fine 2 --level-epochs 4 2 2
+    numnet train --net scheme_net --scheme ab3 --depth 20 --recipe quick
+    numnet train --net resnet --depth 20 --coarse-to-fine 2 --level-epochs 4 2 2
     torchrun --nproc-per-node 8 -m numnet train --net resnet --depth 110 --bf16 --compile
 
 The run directory gets ``config.json``, ``checkpoint.pt`` (every epoch), ``metrics.jsonl``,
@@ -13,7 +13,8 @@ interrupted run, and a finished one is reported, not recomputed.
 data set and split, seed and recipe are the run's own. Flags that define the run
 (:data:`DEFINING`) may be repeated only with the run's values; a differing one is a
 one-line error naming the key (exit 2). Flags that cannot change the result (device,
-fast paths, ``--grad-checkpoint``, ``--data-dir``, ``--stop-after``) are free.
+fast paths, ``--grad-checkpoint``, ``--data-dir``, ``--stop-after``) are free. Every setting is checked before the data is
+loaded: the options while parsing, the network by building it for the data set's image shape.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from numnet.data.sources import NAMES as DATA_NAMES
+from numnet.cli import add_data_options, choice, device, integer, number, out_dir, user_errors
+from numnet.errors import UserError
 from numnet.fileio import dumps, read_json
 from numnet.nets.names import NETS, REVERSIBLE_NETS, STAGE_NETS
 from numnet.train.recipe import RECIPES
@@ -32,9 +34,9 @@ HELP = "train a residual network built from a scheme (paper recipe, checkpointed
 
 DEFINING = ("net", "depth", "scheme", "reversible", "data", "val_split", "split_seed", "limit_train", "seed")
 """The flags that define a run besides its recipe: on ``--resume`` they come from its config.json."""
-RECIPE_FLAGS = ("recipe", "epochs", "coarse_to_fine", "grow_depth", "level_epochs", "transfer", "depth_mode")
+RECIPE_FLAGS = ("recipe", "epochs", "batch_size", "lr", "weight_decay", "coarse_to_fine", "grow_depth", "level_epochs",
+                "transfer", "depth_mode")
 """The flags that make the recipe (stored whole in config.json)."""
-
 
 
 def _scheme_names() -> list[str]:
@@ -46,59 +48,57 @@ def _scheme_names() -> list[str]:
     return catalog + [n for n in partitioned.names() if n not in catalog]
 
 
-def _val_split(text: str) -> int | float:
-    """An image count (``5000``) or a fraction (``0.1``)."""
-    try:
-        return int(text)
-    except ValueError:
-        pass
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a count like 5000 or a fraction like 0.1, got {text!r}") from None
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     schemes = _scheme_names()
     model = parser.add_argument_group("model")
-    model.add_argument("--net", choices=NETS, default="resnet", help="network family (default: resnet)")
-    model.add_argument("--depth", type=int, default=20, help="network depth, e.g. 20, 32, 44, 56, 110 (default: 20)")
-    model.add_argument("--scheme", choices=schemes, metavar="NAME",
+    model.add_argument("--net", type=choice(NETS, "net"), default="resnet", metavar="NAME",
+                       help=f"network family: {', '.join(NETS)} (default: resnet)")
+    model.add_argument("--depth", type=integer(1), default=20,
+                       help="network depth; resnet-like nets: 6n+2 (8, 14, 20, 32, 44, 56, 110, ...) (default: 20)")
+    model.add_argument("--scheme", type=choice(schemes, "scheme"), metavar="NAME",
                        help="scheme that builds the blocks: for --net scheme_net/ode_net a catalog name ("
                             f"{', '.join(schemes)}); for --net hamiltonian a partitioned scheme (e.g. "
                             "symplectic_euler, verlet)")
     model.add_argument("--no-reversible", dest="reversible", action="store_false",
                        help=f"run a reversible net ({', '.join(REVERSIBLE_NETS)}) with ordinary autograd: "
                             "activations stored, not recomputed in the backward pass (for comparison)")
-    model.add_argument("--grad-checkpoint", type=int, default=0, metavar="N",
+    model.add_argument("--grad-checkpoint", type=integer(0), default=0, metavar="N",
                        help=f"for {', '.join(STAGE_NETS)}: store only the state every N steps start from and "
                             "recompute those steps in the backward pass (exact; less memory, one extra "
                             "forward) (default: 0, off)")
-    d = parser.add_argument_group("data")
-    d.add_argument("--data", choices=DATA_NAMES, default="cifar10", help="data set (default: cifar10)")
-    d.add_argument("--data-dir", metavar="DIR", help="directory (or CIFAR .tar.gz) holding the official files; "
-                                                      "default: $NUMNET_DATA, ~/.cache/numnet, system dirs")
-    d.add_argument("--download", action="store_true", help="download missing files from the official address")
-    d.add_argument("--val-split", type=_val_split, default=0, metavar="N",
-                   help="hold out N training images (or a fraction) for validation/model selection (default: 0)")
-    d.add_argument("--split-seed", type=int, default=0, help="seed of the validation split (default: 0)")
-    d.add_argument("--limit-train", type=int, metavar="N", help="train on the first N images only (smoke runs)")
+    d = add_data_options(parser, folders=True)
+    d.add_argument("--split-seed", type=integer(0), default=0, help="seed of the validation split (default: 0)")
+    d.add_argument("--workers", type=integer(0), default=8, metavar="N",
+                   help="DataLoader worker processes decoding the images of --data imagenet (a folder DIR/train, "
+                        "DIR/val of class folders) per rank (default: 8; 0: in the training process)")
+    d.add_argument("--fold", type=integer(0), metavar="K",
+                   help="train on predefined training fold K only (stl10: folds 0-9 of 1,000 images each, "
+                        "the standard STL-10 protocol) (default: all training images)")
     t = parser.add_argument_group("training")
-    t.add_argument("--recipe", choices=RECIPES, help="training recipe (default: the paper's for the data set: "
-                                                     "paper-cifar100 for CIFAR-100, else paper-cifar10)")
-    t.add_argument("--epochs", type=int, help="run the recipe over this many epochs, milestones scaled to match")
-    t.add_argument("--seed", type=int, default=0, help="seed of the initialisation, data order and augmentation")
-    t.add_argument("--out", metavar="DIR", help="run directory (default: runs/<net><depth>-<data>-s<seed>)")
+    t.add_argument("--recipe", type=choice(RECIPES, "recipe"), metavar="NAME",
+                   help=f"training recipe: {', '.join(RECIPES)} (default: the paper's for the data set: "
+                        "paper-cifar100 for CIFAR-100, chang2018-stl10 for STL-10, torchvision-imagenet for "
+                        "imagenet, else paper-cifar10)")
+    t.add_argument("--epochs", type=integer(1), help="run the recipe over this many epochs, milestones scaled to match")
+    t.add_argument("--batch-size", type=integer(1), metavar="N", help="global batch size (default: the recipe's, 128)")
+    t.add_argument("--lr", type=number(0), help="initial learning rate (default: the recipe's, 0.1)")
+    t.add_argument("--weight-decay", type=number(0, strict=False), metavar="WD",
+                   help="weight decay (default: the recipe's, 1e-4)")
+    t.add_argument("--seed", type=integer(0), default=0,
+                   help="seed of the initialisation, data order and augmentation")
+    t.add_argument("--out", type=out_dir, metavar="DIR",
+                   help="run directory (default: runs/<net><depth>-<data>-s<seed>)")
     t.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
-    t.add_argument("--stop-after", type=int, metavar="K", help="stop after K epochs (continue later with --resume)")
+    t.add_argument("--stop-after", type=integer(1), metavar="K",
+                   help="stop after K epochs (continue later with --resume)")
     m = parser.add_argument_group("multilevel training (Haber et al., AAAI 2018; numnet.nets.multiscale)")
-    m.add_argument("--coarse-to-fine", type=int, default=0, metavar="N",
+    m.add_argument("--coarse-to-fine", type=integer(0), default=0, metavar="N",
                    help="train on images restricted N times (2x2 averages) first, then prolong the 3x3 kernels "
                         "level by level up to the native resolution (default: 0, off)")
-    m.add_argument("--grow-depth", type=int, default=0, metavar="G",
+    m.add_argument("--grow-depth", type=integer(0), default=0, metavar="G",
                    help="double the blocks of every stage G times during training, h halved each time; "
                         "the net starts at --depth (default: 0, off)")
-    m.add_argument("--level-epochs", type=int, nargs="+", metavar="E",
+    m.add_argument("--level-epochs", type=integer(1), nargs="+", metavar="E",
                    help="epochs per level, first trained first, summing to the recipe's epochs "
                         "(default: the epochs split evenly)")
     m.add_argument("--transfer", default="galerkin", metavar="NAME",
@@ -108,29 +108,31 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help="block parameters of a grown stage: linear (interpolated in time) or constant "
                         "(copied) (default: linear)")
     f = parser.add_argument_group("speed (the same algorithm)")
-    f.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda, cuda:N (default: auto)")
+    f.add_argument("--device", type=device, default="auto",
+                   help="auto (CUDA if available), cpu, cuda, cuda:N (default: auto)")
     f.add_argument("--bf16", action="store_true", help="bfloat16 autocast")
     f.add_argument("--channels-last", action="store_true", help="channels-last memory layout")
     f.add_argument("--compile", nargs="?", const=True, default=False, metavar="BACKEND",
                    help="torch.compile the model (optionally with a backend name)")
     f.add_argument("--host-data", action="store_true", help="keep the data in host memory instead of on the device")
     f.add_argument("--no-progress", action="store_true", help="no progress bar")
-    # a flag left out reads None, so that --resume can tell it from one given with its default value
-    flags = DEFINING + RECIPE_FLAGS
-    parser.set_defaults(_defaults={k: parser.get_default(k) for k in flags}, **{k: None for k in flags})
+    # --resume tells a flag the user gave (even with its default value) from one left out
+    _record_given(parser, DEFINING + RECIPE_FLAGS)
 
 
-def _recipe(args):
-    from numnet.train import default_recipe, get_recipe
+def _record_given(parser, dests) -> None:
+    """Make the options ``dests`` note in ``namespace._given`` that they were given."""
+    parser.set_defaults(_given=frozenset())
+    for action in parser._actions:
+        if action.dest in dests:
+            base = type(action)
 
-    recipe = get_recipe(args.recipe) if args.recipe else default_recipe(args.data)
-    if args.epochs is not None:
-        recipe = recipe.with_epochs(args.epochs)
-    if args.level_epochs and args.epochs is None:
-        recipe = recipe.with_epochs(sum(args.level_epochs))
-    return recipe.replace(coarse_to_fine=args.coarse_to_fine, grow_depth=args.grow_depth,
-                          level_epochs=tuple(args.level_epochs or ()), transfer=args.transfer,
-                          depth_mode=args.depth_mode)
+            class Given(base):
+                def __call__(self, parser, namespace, values, option_string=None):
+                    namespace._given = getattr(namespace, "_given", frozenset()) | {self.dest}
+                    super().__call__(parser, namespace, values, option_string)
+
+            action.__class__ = Given
 
 
 def _settle(args) -> tuple:
@@ -139,10 +141,7 @@ def _settle(args) -> tuple:
     from numnet.train import Recipe
     from numnet.train.config import describe, differences
 
-    given = {k: getattr(args, k) for k in DEFINING + RECIPE_FLAGS if getattr(args, k) is not None}
-    for k, v in args._defaults.items():
-        if getattr(args, k) is None:
-            setattr(args, k, v)
+    given = {k: getattr(args, k) for k in args._given}
     out = Path(args.out or f"runs/{args.net}{args.depth}-{args.data}-s{args.seed}")
     stored = read_json(out / "config.json") if args.resume and (out / "config.json").is_file() else None
     if stored is None:
@@ -168,38 +167,94 @@ def _settle(args) -> tuple:
     return out, Recipe(**run["recipe"]), meta, None
 
 
-def run(args: argparse.Namespace) -> int:
-    import torch
-
-    from numnet import data, nets
-    from numnet.train import train
-    from numnet.train.lock import RunLocked
-
-    out, recipe, meta, error = _settle(args)
-    if error:
-        print(f"numnet train: {error}", file=sys.stderr)
-        return 2
+def _net_options(args) -> dict:
     options = {} if args.scheme is None else {"scheme": args.scheme}
     if not args.reversible:
         if args.net not in REVERSIBLE_NETS:
-            raise SystemExit(f"--no-reversible applies to the reversible nets {list(REVERSIBLE_NETS)}, "
-                             f"got --net {args.net}")
+            raise UserError(f"--no-reversible applies to the reversible nets {list(REVERSIBLE_NETS)}, "
+                            f"got --net {args.net}")
         options["reversible"] = False
     if args.grad_checkpoint:
         if args.net not in STAGE_NETS:
-            raise SystemExit(f"--grad-checkpoint applies to the nets {list(STAGE_NETS)} (reversible nets recompute "
-                             f"by inversion already), got --net {args.net}")
+            raise UserError(f"--grad-checkpoint applies to the nets {list(STAGE_NETS)} (reversible nets recompute "
+                            f"by inversion already), got --net {args.net}")
         options["checkpoint"] = args.grad_checkpoint
+    return options
+
+
+def _recipe(args):
+    from numnet.train import default_recipe, get_recipe
+
+    recipe = get_recipe(args.recipe) if args.recipe else default_recipe(args.data)
+    if args.epochs is not None:
+        recipe = recipe.with_epochs(args.epochs)
+    if args.level_epochs and args.epochs is None:
+        recipe = recipe.with_epochs(sum(args.level_epochs))
+    changes = {k: v for k, v in (("batch_size", args.batch_size), ("lr", args.lr),
+                                 ("weight_decay", args.weight_decay)) if v is not None}
+    return recipe.replace(coarse_to_fine=args.coarse_to_fine, grow_depth=args.grow_depth,
+                          level_epochs=tuple(args.level_epochs or ()), transfer=args.transfer,
+                          depth_mode=args.depth_mode, **changes)
+
+
+def format_coefficients(coefficients: list) -> str:
+    """The learned coefficients of one epoch record, one line per stage.
+
+    >>> print(format_coefficients([{"stage": 0, "block": 1, "symbol": "k", "value": -0.0312},
+    ...                            {"stage": 0, "block": 2, "symbol": "k", "value": 0.1},
+    ...                            {"stage": 1, "block": 1, "symbol": "b1", "value": 1.5}]))
+      stage 0: k_1 = -0.0312, k_2 = 0.1
+      stage 1: b1_1 = 1.5
+    """
+    stages: dict = {}
+    for c in coefficients:
+        stages.setdefault(c["stage"], []).append(f"{c['symbol']}_{c['block']} = {c['value']:.4g}")
+    return "\n".join(f"  stage {s}: {', '.join(terms)}" for s, terms in stages.items())
+
+
+def _epoch_line(record: dict, epochs: int) -> str:
+    fmt = lambda k: "-" if record.get(k) is None else f"{100 * record[k]:.2f}%"  # noqa: E731
+    return (f"epoch {record['epoch']}/{epochs}: loss {record['train_loss']:.4f} train {fmt('train_acc')} "
+            f"val {fmt('val_acc')} test {fmt('test_acc')} lr {record['lr']:.3g}")
+
+
+def run(args: argparse.Namespace) -> int:
+    from numnet import data, nets
+    from numnet.data.sets import channels_and_classes, check_fold
+    from numnet.data.sources import get_source, locate
+
+    # the run's settings: the flags, or for --resume the run's own config.json
+    with user_errors("recipe"):
+        out, recipe, meta, error = _settle(args)
+    if error:
+        raise UserError(error)
+    # everything the user set is checked before the data is read: where the files are
+    # (the hint to install a missing set comes first), the recipe, then the network itself
+    if args.data not in ("synthetic", "imagenet") and not args.download:
+        locate(get_source(args.data), args.data_dir)
+    with user_errors("--fold"):
+        check_fold(args.data, args.fold)
+    options = _net_options(args)
+    import torch
+
+    from numnet.train import train
+    from numnet.train.lock import RunLocked
+
+    in_channels, num_classes = channels_and_classes(args.data, args.data_dir)
+    torch.manual_seed(args.seed)
+    with user_errors(f"--net {args.net} --depth {args.depth}"):  # the builders name the bad value
+        model = nets.build(args.net, args.depth, num_classes=num_classes, in_channels=in_channels, **options)
+    learned = getattr(model, "learned_coefficients", None)
+    scheme = getattr(model, "scheme", None)
+    if getattr(scheme, "free_symbols", None) and callable(learned) and not learned():
+        print(f"numnet train: warning: --net {args.net} --depth {args.depth} learns no coefficient of its scheme "
+              f"{scheme.name} ({', '.join(sorted(map(str, scheme.free_symbols)))} free): every stage is too "
+              f"short for a step after the start-up block(s); choose a larger depth", file=sys.stderr)
+    folder = {"num_workers": args.workers} if args.data == "imagenet" else {}
     splits = data.load(args.data, root=args.data_dir, download=args.download,
-                       val_split=args.val_split, split_seed=args.split_seed)
+                       val_split=args.val_split, split_seed=args.split_seed, fold=args.fold, **folder)
     if args.limit_train is not None:
         splits = splits.limit_train(args.limit_train)
-    torch.manual_seed(args.seed)
-    try:
-        model = nets.build(args.net, args.depth, num_classes=splits.num_classes, in_channels=splits.in_channels,
-                           **options)
-    except (TypeError, ValueError) as err:  # the builders name the bad value and what was expected
-        raise SystemExit(f"numnet train: {err}") from None
     try:
         result = train(model, splits, recipe, out=out, resume=args.resume, seed=args.seed, device=args.device,
                        bf16=args.bf16, channels_last=args.channels_last, compile=args.compile,
@@ -212,6 +267,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"\ninterrupted: {out} keeps its last finished epoch; continue with --resume --out {out}",
               file=sys.stderr)
         return 130
+    if args.no_progress:  # the progress bar writes these lines as the epochs finish
+        for record in result.history:
+            print(_epoch_line(record, recipe.epochs))
     print(result)
+    if result.history and result.history[-1].get("coefficients"):
+        print(f"learned coefficients after epoch {result.history[-1]['epoch']}:")
+        print(format_coefficients(result.history[-1]["coefficients"]))
     print(dumps({"out": str(out), "finished": result.finished, **result.summary()}, non_finite="mark", indent=1))
     return 0

@@ -1,8 +1,8 @@
-"""``numnet verify``: every catalog scheme's symbolic order beside its observed orders.
+"""numnet verify: every catalog scheme's symbolic order beside its observed orders.
 
-Writes ``verify.csv`` and ``verify.md`` (and with ``--plot`` one log-log convergence plot
-per scheme under ``plots/``) to ``--out``; each finished scheme is appended to
-``verify.jsonl`` at once, so ``--resume`` continues an interrupted run without redoing
+Writes verify.csv and verify.md (and with --plot one log-log convergence plot per scheme
+under plots/) to --out; each finished scheme is appended to verify.jsonl at once, so
+--resume continues an interrupted run without redoing
 finished schemes. Exit status 1 when a scheme's observed order misses its symbolic order.
 """
 
@@ -14,20 +14,47 @@ import sys
 from pathlib import Path
 
 from numnet.fileio import append_jsonl, atomic_write, read_jsonl, restore_non_finite, write_text
+from numnet.cli import concrete_scheme_name, out_dir
 
 NAME = "verify"
 HELP = "observed vs symbolic order (and stability interval) for every catalog scheme"
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("names", nargs="*", help="schemes to verify (default: the whole catalog)")
-    parser.add_argument("--out", default="report/verify", help="output folder (default: report/verify)")
+    parser.add_argument("names", nargs="*", type=concrete_scheme_name, metavar="NAME",
+                        help="schemes to verify (default: the whole catalog)")
+    parser.add_argument("--out", type=out_dir, default="report/verify", help="output folder (default: report/verify)")
     parser.add_argument("--plot", action="store_true", help="write log-log convergence plots (PNG and SVG)")
     parser.add_argument("--quick", action="store_true",
                         help="only the first of --problems (half the time; the verdict then rests on one problem)")
-    parser.add_argument("--problems", default="pendulum,harmonic_oscillator",
+    parser.add_argument("--problems", type=problem_names, default="pendulum,harmonic_oscillator",
                         help="comma-separated problems of numnet.solvers.problems (default: pendulum,harmonic_oscillator)")
     parser.add_argument("--resume", action="store_true", help="reuse the schemes already in OUT/verify.jsonl")
+
+
+def problem_names(text: str) -> list:
+    """An argument type: comma-separated problems of numnet.solvers.problems, at least one.
+
+    >>> problem_names("pendulum, harmonic_oscillator")
+    ['pendulum', 'harmonic_oscillator']
+    >>> problem_names(",")
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: names no problem, got ','
+    """
+    import argparse
+
+    from numnet.solvers import problems
+
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError(f"names no problem, got {text!r}")
+    for name in names:
+        try:
+            problems.get(name)
+        except (ValueError, KeyError) as e:
+            raise argparse.ArgumentTypeError(str(e).strip("'\"")) from None
+    return names
 
 
 def columns(rows) -> list:
@@ -56,15 +83,8 @@ def run(args) -> int:
     from numnet.solvers import problems as P
     from numnet.solvers import verify
 
-    try:
-        todo = [schemes.get(n) for n in args.names] if args.names else schemes.catalog()
-        probs = [P.get(n.strip()) for n in args.problems.split(",") if n.strip()]
-    except ValueError as exc:
-        print(f"numnet verify: {exc}", file=sys.stderr)
-        return 2
-    if len(probs) < 1:
-        print("numnet verify: --problems names no problem", file=sys.stderr)
-        return 2
+    todo = [schemes.get(n) for n in args.names] if args.names else schemes.catalog()
+    probs = [P.get(n) for n in args.problems]
     if args.quick:
         probs = probs[:1]
     out = Path(args.out)

@@ -1,8 +1,11 @@
 """Image-classification data without torchvision: official formats, checked, on-device.
 
-- :func:`load` — ``cifar10``, ``cifar100``, ``cifar100_coarse``, ``fashion_mnist`` (read
-  from the official files, md5-checked) or ``synthetic``, as :class:`Splits`
-  (train / optional validation / test :class:`Dataset` s, each one uint8 tensor).
+- :func:`load` — ``cifar10``, ``cifar100``, ``cifar100_coarse``, ``fashion_mnist``,
+  ``stl10`` (read from the official files, md5-checked; STL-10's predefined folds with
+  ``fold=k``, its unlabelled images with :func:`load_unlabeled`) or ``synthetic``, as
+  :class:`Splits` (train / optional validation / test :class:`Dataset` s, each one uint8 tensor);
+  ``imagenet``: a folder of class folders, too big for memory, streamed as
+  :class:`FolderSplits` (images decoded in DataLoader workers, :mod:`numnet.data.imagefolder`).
 - :class:`Loader` — batches on the training device, normalised there, with the paper's
   pad-crop-flip augmentation done as batched tensor ops (:func:`augment`).
 
@@ -19,9 +22,10 @@ from numnet._lazy import lazy_exports
 
 _MODULES = {
     "numnet.data.dataset": ("Dataset", "Splits", "channel_stats"),
+    "numnet.data.imagefolder": ("FolderLoader", "FolderSplits", "ImageFolder", "load_image_folder"),
     "numnet.data.errors": ("ChecksumError", "DataFormatError", "DataNotFoundError", "DownloadError"),
     "numnet.data.loader": ("Batch", "Loader", "Plan", "augment"),
-    "numnet.data.sets": ("load", "read"),
+    "numnet.data.sets": ("check_fold", "load", "load_unlabeled", "read"),
     "numnet.data.sources": ("NAMES", "SOURCES", "Source", "download", "get_source", "locate"),
     "numnet.data.toy": ("synthetic",),
 }

@@ -15,7 +15,9 @@ from dataclasses import dataclass
 
 import torch
 
-__all__ = ["Dataset", "Splits", "channel_stats"]
+from numnet.errors import ConfigError, ConfigTypeError
+
+__all__ = ["Dataset", "Splits", "SplitsBase", "channel_stats"]
 
 
 def channel_stats(images: torch.Tensor) -> tuple[tuple[float, ...], tuple[float, ...]]:
@@ -29,7 +31,7 @@ def channel_stats(images: torch.Tensor) -> tuple[tuple[float, ...], tuple[float,
     ((0.5,), (0.5,))
     """
     if images.dtype != torch.uint8 or images.ndim != 4 or images.shape[0] == 0:
-        raise ValueError(
+        raise ConfigError(
             f"images must be a non-empty uint8 tensor (N, C, H, W), got {images.dtype} "
             f"of shape {tuple(images.shape)}"
         )
@@ -60,7 +62,7 @@ class Dataset:
     ...         mean=(0.5,), std=(0.25,))
     Traceback (most recent call last):
     ...
-    TypeError: images must be a uint8 tensor (N, C, H, W), got torch.float32
+    numnet.errors.ConfigTypeError: images must be a uint8 tensor (N, C, H, W), got torch.float32
     """
 
     images: torch.Tensor
@@ -74,27 +76,27 @@ class Dataset:
         images, labels = self.images, self.labels
         if not isinstance(images, torch.Tensor) or images.dtype != torch.uint8:
             got = images.dtype if isinstance(images, torch.Tensor) else type(images).__name__
-            raise TypeError(f"images must be a uint8 tensor (N, C, H, W), got {got}")
+            raise ConfigTypeError(f"images must be a uint8 tensor (N, C, H, W), got {got}")
         if images.ndim != 4:
-            raise ValueError(f"images must have 4 dims (N, C, H, W), got shape {tuple(images.shape)}")
+            raise ConfigError(f"images must have 4 dims (N, C, H, W), got shape {tuple(images.shape)}")
         if not isinstance(labels, torch.Tensor) or labels.dtype != torch.int64 or labels.ndim != 1:
             got = (labels.dtype, tuple(labels.shape)) if isinstance(labels, torch.Tensor) else type(labels).__name__
-            raise TypeError(f"labels must be a 1-D int64 tensor, got {got}")
+            raise ConfigTypeError(f"labels must be a 1-D int64 tensor, got {got}")
         if len(labels) != len(images):
-            raise ValueError(f"{len(images)} images but {len(labels)} labels")
+            raise ConfigError(f"{len(images)} images but {len(labels)} labels")
         object.__setattr__(self, "classes", tuple(self.classes))
         object.__setattr__(self, "mean", tuple(float(m) for m in self.mean))
         object.__setattr__(self, "std", tuple(float(s) for s in self.std))
         if len(labels) and not (0 <= int(labels.min()) and int(labels.max()) < len(self.classes)):
-            raise ValueError(
+            raise ConfigError(
                 f"labels must lie in [0, {len(self.classes)}) for {len(self.classes)} classes, "
                 f"got range [{int(labels.min())}, {int(labels.max())}]"
             )
         c = images.shape[1]
         if len(self.mean) != c or len(self.std) != c:
-            raise ValueError(f"mean and std need one value per channel ({c}), got {self.mean}, {self.std}")
+            raise ConfigError(f"mean and std need one value per channel ({c}), got {self.mean}, {self.std}")
         if not all(s > 0 for s in self.std):
-            raise ValueError(f"std must be positive, got {self.std}")
+            raise ConfigError(f"std must be positive, got {self.std}")
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -120,8 +122,43 @@ class Dataset:
         return dataclasses.replace(self, images=self.images[index], labels=self.labels[index])
 
 
+class SplitsBase:
+    """What the splits of a task answer, whether held in memory (:class:`Splits`) or
+    streamed from an image folder (:class:`~numnet.data.imagefolder.FolderSplits`): a
+    subclass has ``train``, ``val`` (or ``None``) and ``test`` sets (each with ``classes``,
+    ``len`` and ``subset(index)``), a ``name``, ``in_channels`` and ``image_size``."""
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        return self.train.classes
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+    def limit_train(self, n: int):
+        """The same splits with only the first ``n`` training images (for smoke runs).
+
+        Validation and test sets and the normalisation are unchanged.
+        """
+        if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= len(self.train):
+            raise ConfigError(f"limit_train must be an int in [1, {len(self.train)}], got {n!r}")
+        return dataclasses.replace(self, train=self.train.subset(torch.arange(n)))
+
+    def describe(self) -> dict:
+        """Name, sizes and shape, as plain data (recorded with every training run)."""
+        return {
+            "name": self.name,
+            "train": len(self.train),
+            "val": len(self.val) if self.val is not None else 0,
+            "test": len(self.test),
+            "shape": [self.in_channels, *self.image_size],
+            "num_classes": self.num_classes,
+        }
+
+
 @dataclass(frozen=True, eq=False)
-class Splits:
+class Splits(SplitsBase):
     """The train, validation (or ``None``) and test sets of one task.
 
     Build one with :func:`numnet.data.load`, or from arrays with :meth:`from_arrays`.
@@ -142,7 +179,7 @@ class Splits:
         sets = [d for d in (self.train, self.val, self.test) if d is not None]
         shapes = {d.images.shape[1:] for d in sets}
         if len(shapes) != 1 or len({d.classes for d in sets}) != 1:
-            raise ValueError(f"train/val/test must share image shape and classes, got {shapes}")
+            raise ConfigError(f"train/val/test must share image shape and classes, got {shapes}")
 
     @classmethod
     def from_arrays(cls, name: str, classes, train: tuple, test: tuple, *,
@@ -156,6 +193,8 @@ class Splits:
         """
         images, labels = train
         n = len(labels)
+        if n == 0 or len(test[1]) == 0:
+            raise ConfigError(f"{name}: {'the training' if n == 0 else 'the test'} set has no images")
         n_val = _validation_count(val_split, n)
         perm = torch.randperm(n, generator=torch.Generator().manual_seed(split_seed))
         train_idx, val_idx = perm[n_val:].sort().values, perm[:n_val].sort().values
@@ -176,14 +215,6 @@ class Splits:
         return self.train.name
 
     @property
-    def classes(self) -> tuple[str, ...]:
-        return self.train.classes
-
-    @property
-    def num_classes(self) -> int:
-        return self.train.num_classes
-
-    @property
     def in_channels(self) -> int:
         return self.train.in_channels
 
@@ -191,36 +222,41 @@ class Splits:
     def image_size(self) -> tuple[int, int]:
         return self.train.image_size
 
-    def limit_train(self, n: int) -> "Splits":
-        """The same splits with only the first ``n`` training images (for smoke runs).
+    def example(self) -> torch.Tensor:
+        """One test image ``(1, C, H, W)`` uint8 (to check a model fits)."""
+        return self.test.images[:1]
 
-        Validation and test sets and the normalisation are unchanged.
+    def loaders(self, recipe, *, seed: int, eval_batch_size: int, device, resident: bool = True,
+                channels_last: bool = False, rank: int = 0, world_size: int = 1):
+        """The training :class:`~numnet.data.loader.Loader` of ``recipe`` (shuffled, its
+        pad-crop-flip augmentation) and the evaluation loaders ``{"val": ..., "test": ...}``.
+
+        >>> from numnet.data import load
+        >>> from numnet.train import get_recipe
+        >>> train, evals = load("synthetic", train_size=10, test_size=4).loaders(
+        ...     get_recipe("quick"), seed=0, eval_batch_size=2, device="cpu")
+        >>> train.pad, train.flip, len(train), sorted(evals), len(evals["test"])
+        (4, True, 1, ['test'], 2)
         """
-        if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= len(self.train):
-            raise ValueError(f"limit_train must be an int in [1, {len(self.train)}], got {n!r}")
-        return dataclasses.replace(self, train=self.train.subset(torch.arange(n)))
+        from numnet.data.loader import Loader
 
-    def describe(self) -> dict:
-        """Name, sizes and shape, as plain data (recorded with every training run)."""
-        return {
-            "name": self.name,
-            "train": len(self.train),
-            "val": len(self.val) if self.val is not None else 0,
-            "test": len(self.test),
-            "shape": [self.in_channels, *self.image_size],
-            "num_classes": self.num_classes,
-        }
+        share = dict(device=device, resident=resident, channels_last=channels_last, rank=rank, world_size=world_size)
+        train = Loader(self.train, recipe.batch_size, shuffle=True, pad=recipe.pad, flip=recipe.flip, seed=seed,
+                       **share)
+        evals = {name: Loader(ds, eval_batch_size, **share)
+                 for name, ds in (("val", self.val), ("test", self.test)) if ds is not None}
+        return train, evals
 
 
 def _validation_count(val_split: int | float, n: int) -> int:
     if isinstance(val_split, bool) or not isinstance(val_split, (int, float)):
-        raise TypeError(f"val_split must be an int count or a float fraction, got {val_split!r}")
+        raise ConfigTypeError(f"val_split must be an int count or a float fraction, got {val_split!r}")
     if isinstance(val_split, float):
         if not 0 < val_split < 1:
-            raise ValueError(f"a fractional val_split must lie in (0, 1), got {val_split}")
+            raise ConfigError(f"a fractional val_split must lie in (0, 1), got {val_split}")
         fraction, val_split = val_split, round(val_split * n)
         if val_split == 0:
-            raise ValueError(f"val_split={fraction} of {n} training images holds out none")
+            raise ConfigError(f"val_split={fraction} of {n} training images holds out none")
     if not 0 <= val_split < n:
-        raise ValueError(f"val_split must be a count in [0, {n}) of the {n} training images, got {val_split}")
+        raise ConfigError(f"val_split must be a count in [0, {n}) of the {n} training images, got {val_split}")
     return val_split

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from numnet.errors import UserError
+
 __all__ = ["DataNotFoundError", "DataFormatError", "ChecksumError", "DownloadError"]
 
 
-class DataNotFoundError(FileNotFoundError):
+class DataNotFoundError(UserError, FileNotFoundError):
     """The files of a data set are in none of the places searched (the message lists them)."""
 
 
-class DataFormatError(ValueError):
+class DataFormatError(UserError, ValueError):
     """A data file is truncated or does not have the layout of the official release."""
 
 
@@ -17,5 +19,5 @@ class ChecksumError(DataFormatError):
     """A data file's md5 differs from the one published with the official release."""
 
 
-class DownloadError(OSError):
+class DownloadError(UserError, OSError):
     """A download failed (no network, or the server refused)."""

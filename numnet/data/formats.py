@@ -1,4 +1,5 @@
-"""Parsers for the official file formats: CIFAR's python pickles and the IDX files of MNIST.
+"""Parsers for the official file formats: CIFAR's python pickles, the IDX files of MNIST
+and STL-10's raw binaries (with its fold and class-name text files).
 
 They take the bytes of one file and return numpy arrays, checking the layout strictly:
 a truncated or malformed file raises :class:`~numnet.data.errors.DataFormatError`
@@ -9,12 +10,14 @@ from __future__ import annotations
 
 import io
 import pickle
+import re
 
 import numpy as np
 
 from numnet.data.errors import DataFormatError
 
-__all__ = ["parse_idx", "parse_cifar_batch", "parse_cifar_meta", "write_idx"]
+__all__ = ["parse_idx", "parse_cifar_batch", "parse_cifar_meta", "write_idx", "parse_stl10_images",
+           "write_stl10_images", "parse_stl10_labels", "parse_stl10_folds", "parse_lines"]
 
 # IDX type codes (http://yann.lecun.com/exdb/mnist/, "THE IDX FILE FORMAT")
 _IDX_TYPES = {0x08: np.dtype(">u1"), 0x09: np.dtype(">i1"), 0x0B: np.dtype(">i2"),
@@ -148,3 +151,111 @@ def parse_cifar_meta(raw: bytes, names_key: str, where: str = "<bytes>") -> tupl
         raise DataFormatError(f"{where}: expected a list of class names under {names_key!r}, "
                               f"found keys {sorted(meta)}")
     return tuple(n.decode("latin1") if isinstance(n, bytes) else n for n in names)
+
+
+# -- STL-10 (https://cs.stanford.edu/~acoates/stl10/, README of stl10_binary) ------------------
+
+def parse_stl10_images(raw: bytes, where: str = "<bytes>", shape: tuple[int, int, int] = (3, 96, 96)) -> np.ndarray:
+    """Images ``(n, C, H, W)`` uint8 of an STL-10 ``*_X.bin`` file.
+
+    The file is the images back to back with no header, each stored one channel after the
+    other (red, green, blue), every channel in *column-major* order: byte ``x * H + y`` of a
+    channel is the pixel at row ``y``, column ``x``.
+
+    >>> img = np.arange(2 * 3 * 4, dtype=np.uint8).reshape(2, 1, 3, 4)   # 2 images, 1 channel, 3x4
+    >>> raw = write_stl10_images(img)
+    >>> list(raw[:6])   # first image, column 0 (rows 0..2), then column 1
+    [0, 4, 8, 1, 5, 9]
+    >>> bool((parse_stl10_images(raw, shape=(1, 3, 4)) == img).all())
+    True
+    >>> parse_stl10_images(raw[:-1], "x", shape=(1, 3, 4))
+    Traceback (most recent call last):
+    ...
+    numnet.data.errors.DataFormatError: x: 23 bytes is not a whole number of 1x3x4 images (12 bytes each; truncated or corrupt file)
+    """
+    c, h, w = shape
+    per_image = c * h * w
+    if len(raw) % per_image:
+        raise DataFormatError(f"{where}: {len(raw):,} bytes is not a whole number of {c}x{h}x{w} images "
+                              f"({per_image:,} bytes each; truncated or corrupt file)")
+    return np.frombuffer(raw, dtype=np.uint8).reshape(-1, c, w, h).transpose(0, 1, 3, 2)
+
+
+def write_stl10_images(images: np.ndarray) -> bytes:
+    """The ``*_X.bin`` bytes of uint8 images ``(n, C, H, W)`` (the inverse of :func:`parse_stl10_images`)."""
+    images = np.asarray(images)
+    if images.dtype != np.uint8 or images.ndim != 4:
+        raise TypeError(f"STL-10 stores uint8 images (n, C, H, W), got {images.dtype} of shape {images.shape}")
+    return np.ascontiguousarray(images.transpose(0, 1, 3, 2)).tobytes()
+
+
+def parse_stl10_labels(raw: bytes, where: str = "<bytes>", num_classes: int = 10) -> np.ndarray:
+    """Labels ``(n,)`` int64, 0-based, of an STL-10 ``*_y.bin`` file (one byte per image,
+    1-based on disk: 1 is the first class).
+
+    >>> parse_stl10_labels(bytes([1, 10, 3]))
+    array([0, 9, 2])
+    >>> parse_stl10_labels(bytes([1, 0, 3]), "y.bin")
+    Traceback (most recent call last):
+    ...
+    numnet.data.errors.DataFormatError: y.bin: label 0 at position 1; STL-10 labels are 1..10 (corrupt file)
+    """
+    labels = np.frombuffer(raw, dtype=np.uint8).astype(np.int64)
+    bad = np.flatnonzero((labels < 1) | (labels > num_classes))
+    if len(bad):
+        raise DataFormatError(f"{where}: label {labels[bad[0]]} at position {bad[0]}; STL-10 labels are "
+                              f"1..{num_classes} (corrupt file)")
+    return labels - 1
+
+
+def parse_lines(raw: bytes, where: str = "<bytes>") -> tuple[str, ...]:
+    """The non-empty lines of an ASCII text file, stripped (STL-10's ``class_names.txt``).
+
+    >>> parse_lines(b"airplane\\nbird\\n")
+    ('airplane', 'bird')
+    """
+    try:
+        text = raw.decode("ascii")
+    except UnicodeDecodeError as e:
+        raise DataFormatError(f"{where}: not an ASCII text file (byte {e.start} is 0x{raw[e.start]:02x})") from None
+    return tuple(line.strip() for line in text.splitlines() if line.strip())
+
+
+_INDEX = re.compile(r"[0-9]+")
+
+
+def parse_stl10_folds(raw: bytes, where: str = "<bytes>", *, folds: int = 10, fold_size: int = 1000,
+                      train_size: int = 5000) -> np.ndarray:
+    """The predefined training folds of STL-10's ``fold_indices.txt``: ``(folds, fold_size)``
+    int64, each line the 0-based indices of one fold's training images, separated by spaces.
+
+    Every index must be a plain decimal below ``train_size``, and no fold may name an
+    image twice.
+
+    >>> parse_stl10_folds(b"0 2\\n1 3 \\n", folds=2, fold_size=2, train_size=4)
+    array([[0, 2],
+           [1, 3]])
+    >>> parse_stl10_folds(b"0 2\\n1 4\\n", "f", folds=2, fold_size=2, train_size=4)
+    Traceback (most recent call last):
+    ...
+    numnet.data.errors.DataFormatError: f: fold 1 names image 4; the 4 training images have indices 0..3
+    """
+    lines = parse_lines(raw, where)
+    if len(lines) != folds:
+        raise DataFormatError(f"{where}: expected {folds} folds (one per line), found {len(lines)}")
+    rows = []
+    for k, line in enumerate(lines):
+        tokens = line.split()
+        odd = next((t for t in tokens if not _INDEX.fullmatch(t)), None)
+        if odd is not None:
+            raise DataFormatError(f"{where}: fold {k} holds {odd[:20]!r}, not a 0-based image index")
+        index = np.array([int(t) for t in tokens], dtype=np.int64)
+        if len(index) != fold_size:
+            raise DataFormatError(f"{where}: fold {k} has {len(index)} indices, expected {fold_size}")
+        if index.max() >= train_size:
+            raise DataFormatError(f"{where}: fold {k} names image {index.max()}; the {train_size} training "
+                                  f"images have indices 0..{train_size - 1}")
+        if len(np.unique(index)) != len(index):
+            raise DataFormatError(f"{where}: fold {k} names an image more than once")
+        rows.append(index)
+    return np.stack(rows)

@@ -20,8 +20,9 @@ import torch
 import torch.nn.functional as F
 
 from numnet.data.dataset import Dataset
+from numnet.errors import ConfigError, ConfigTypeError
 
-__all__ = ["Loader", "Plan", "Batch", "augment"]
+__all__ = ["Loader", "Plan", "Batch", "Normalize", "augment", "rank_batches", "epoch_order"]
 
 
 class Plan(NamedTuple):
@@ -72,6 +73,57 @@ def _epoch_seed(seed: int, epoch: int) -> int:
     return int(np.random.SeedSequence([seed, epoch]).generate_state(1, dtype=np.uint64)[0])
 
 
+def epoch_generator(seed: int, epoch: int) -> torch.Generator:
+    """The CPU generator every draw of ``epoch`` comes from (the order first)."""
+    return torch.Generator().manual_seed(_epoch_seed(seed, epoch))
+
+
+def epoch_order(n: int, seed: int, epoch: int, shuffle: bool = True) -> torch.Tensor:
+    """The order in which an epoch visits ``n`` samples: the same on every rank and device.
+
+    >>> epoch_order(5, 0, 0, shuffle=False)
+    tensor([0, 1, 2, 3, 4])
+    >>> bool((epoch_order(5, 0, 1) == epoch_order(5, 0, 1)).all()), sorted(epoch_order(5, 0, 1).tolist())
+    (True, [0, 1, 2, 3, 4])
+    """
+    return torch.randperm(n, generator=epoch_generator(seed, epoch)) if shuffle else torch.arange(n)
+
+
+def rank_batches(n: int, batch_size: int, *, drop_last: bool = False, rank: int = 0,
+                 world_size: int = 1) -> list[tuple[int, int, int]]:
+    """The batches of an epoch over ``n`` samples, as this rank sees them: for each global
+    batch of ``batch_size``, the positions ``[a, b)`` of the epoch's order that this rank
+    takes (its contiguous share) and the global batch's size. Every loader batches this way,
+    so one process and ``world_size`` ranks see the same global batches.
+
+    >>> rank_batches(10, 4), rank_batches(10, 4, rank=1, world_size=2)
+    ([(0, 4, 4), (4, 8, 4), (8, 10, 2)], [(2, 4, 4), (6, 8, 4), (9, 10, 2)])
+    >>> rank_batches(9, 4, world_size=2)
+    Traceback (most recent call last):
+    ...
+    numnet.errors.ConfigError: the last batch of 1 images cannot be shared by 2 ranks; use drop_last=True or another batch size
+    """
+    for name, value, low in (("batch_size", batch_size, 1), ("world_size", world_size, 1)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < low:
+            raise ConfigError(f"{name} must be an int >= {low}, got {value!r}")
+    if not 0 <= rank < world_size:
+        raise ConfigError(f"rank must lie in [0, {world_size}), got {rank}")
+    if batch_size < world_size:
+        raise ConfigError(f"batch_size {batch_size} is smaller than the {world_size} ranks sharing it")
+    count = n // batch_size if drop_last else -(-n // batch_size)
+    if count == 0:
+        raise ConfigError(f"drop_last with batch_size {batch_size} > {n} images leaves no batch")
+    if not drop_last and 0 < n % batch_size < world_size:
+        raise ConfigError(f"the last batch of {n % batch_size} images cannot be shared by "
+                          f"{world_size} ranks; use drop_last=True or another batch size")
+    batches = []
+    for i in range(count):
+        lo, hi = i * batch_size, min((i + 1) * batch_size, n)
+        share = torch.arange(lo, hi).tensor_split(world_size)[rank]
+        batches.append((int(share[0]), int(share[-1]) + 1, hi - lo))
+    return batches
+
+
 class Loader:
     """Iterate a :class:`~numnet.data.dataset.Dataset` in batches on ``device``.
 
@@ -96,21 +148,11 @@ class Loader:
                  resident: bool = True, channels_last: bool = False, drop_last: bool = False,
                  rank: int = 0, world_size: int = 1):
         if not isinstance(dataset, Dataset):
-            raise TypeError(f"dataset must be a numnet.data.Dataset, got {type(dataset).__name__}")
-        for name, value, low in (("batch_size", batch_size, 1), ("pad", pad, 0), ("world_size", world_size, 1)):
-            if not isinstance(value, int) or isinstance(value, bool) or value < low:
-                raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
-        if not 0 <= rank < world_size:
-            raise ValueError(f"rank must lie in [0, {world_size}), got {rank}")
-        if batch_size < world_size:
-            raise ValueError(f"batch_size {batch_size} is smaller than the {world_size} ranks sharing it")
-        n = len(dataset)
-        self.num_batches = n // batch_size if drop_last else -(-n // batch_size)
-        if self.num_batches == 0:
-            raise ValueError(f"drop_last with batch_size {batch_size} > {n} images leaves no batch")
-        if not drop_last and 0 < n % batch_size < world_size:
-            raise ValueError(f"the last batch of {n % batch_size} images cannot be shared by "
-                             f"{world_size} ranks; use drop_last=True or another batch size")
+            raise ConfigTypeError(f"dataset must be a numnet.data.Dataset, got {type(dataset).__name__}")
+        if not isinstance(pad, int) or isinstance(pad, bool) or pad < 0:
+            raise ConfigError(f"pad must be an int >= 0, got {pad!r}")
+        self._batches = rank_batches(len(dataset), batch_size, drop_last=drop_last, rank=rank, world_size=world_size)
+        self.num_batches = len(self._batches)
         self.dataset, self.batch_size, self.shuffle = dataset, batch_size, shuffle
         self.pad, self.flip, self.seed, self.drop_last = pad, flip, seed, drop_last
         self.rank, self.world_size, self.channels_last = rank, world_size, channels_last
@@ -124,10 +166,7 @@ class Loader:
             pin = self.device.type == "cuda"
             self._images = dataset.images.pin_memory() if pin else dataset.images
             self._labels = dataset.labels.pin_memory() if pin else dataset.labels
-        c = dataset.in_channels
-        std = torch.tensor(dataset.std, dtype=torch.float32)
-        self._scale = (1 / (255 * std)).reshape(1, c, 1, 1).to(self.device)
-        self._shift = (-torch.tensor(dataset.mean) / std).reshape(1, c, 1, 1).to(self.device)
+        self._normalize = Normalize(dataset.mean, dataset.std, self.device, channels_last)
 
     def __len__(self) -> int:
         return self.num_batches
@@ -139,7 +178,7 @@ class Loader:
     def plan(self, epoch: int) -> Plan:
         """The order, crop offsets and flips of ``epoch`` (CPU tensors over the whole set)."""
         n = len(self.dataset)
-        g = torch.Generator().manual_seed(_epoch_seed(self.seed, epoch))
+        g = epoch_generator(self.seed, epoch)
         order = torch.randperm(n, generator=g) if self.shuffle else torch.arange(n)
         offsets = torch.randint(0, 2 * self.pad + 1, (n, 2), generator=g)
         flips = torch.randint(0, 2, (n,), generator=g).bool() if self.flip else torch.zeros(n, dtype=torch.bool)
@@ -148,18 +187,15 @@ class Loader:
     def epoch(self, epoch: int = 0, start: int = 0) -> Iterator[Batch]:
         """The batches of ``epoch``, from batch number ``start`` on (to resume mid-epoch)."""
         if not 0 <= start <= self.num_batches:
-            raise ValueError(f"start must lie in [0, {self.num_batches}], got {start}")
+            raise ConfigError(f"start must lie in [0, {self.num_batches}], got {start}")
         plan = self.plan(epoch)
         on_device = Plan(*(t.to(self.device) for t in plan))
         index_plan = on_device if self.resident else plan
-        for i in range(start, self.num_batches):
-            lo, hi = i * self.batch_size, min((i + 1) * self.batch_size, len(self.dataset))
-            share = torch.arange(lo, hi).tensor_split(self.world_size)[self.rank]
-            a, b = int(share[0]), int(share[-1]) + 1
+        for a, b, total in self._batches[start:]:
             idx = index_plan.order[a:b]
             x = self._images[idx].to(self.device, non_blocking=True)
             y = self._labels[idx].to(self.device, non_blocking=True)
-            yield Batch(self._prepare(x, on_device.offsets[a:b], on_device.flips[a:b]), y, hi - lo)
+            yield Batch(self._prepare(x, on_device.offsets[a:b], on_device.flips[a:b]), y, total)
 
     def __iter__(self) -> Iterator[Batch]:
         """Each ``for batch in loader`` runs the next epoch (0, 1, 2, ...): a new order and
@@ -170,6 +206,24 @@ class Loader:
     def _prepare(self, x: torch.Tensor, offsets: torch.Tensor, flips: torch.Tensor) -> torch.Tensor:
         if self.augmenting:
             x = augment(x, offsets, flips, self.pad)
-        fmt = torch.channels_last if self.channels_last else torch.contiguous_format
-        x = x.to(dtype=torch.float32, memory_format=fmt)
-        return x.mul_(self._scale).add_(self._shift)
+        return self._normalize(x)
+
+
+class Normalize:
+    """uint8 images to the float ``(pixel / 255 - mean) / std`` a network sees, on ``device``
+    (per-channel ``mean``/``std`` on the [0, 1] scale), in channels-last layout if asked.
+
+    >>> Normalize((0.5,), (0.25,))(torch.tensor([0, 255], dtype=torch.uint8).reshape(2, 1, 1, 1)).flatten()
+    tensor([-2.,  2.])
+    """
+
+    def __init__(self, mean, std, device: str | torch.device = "cpu", channels_last: bool = False):
+        c = len(mean)
+        std = torch.tensor(std, dtype=torch.float32)
+        self.scale = (1 / (255 * std)).reshape(1, c, 1, 1).to(device)
+        self.shift = (-torch.tensor(mean, dtype=torch.float32) / std).reshape(1, c, 1, 1).to(device)
+        self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.to(device=self.scale.device, dtype=torch.float32, memory_format=self.memory_format)
+        return x.mul_(self.scale).add_(self.shift)

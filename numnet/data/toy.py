@@ -11,6 +11,7 @@ from __future__ import annotations
 import torch
 
 from numnet.data.dataset import Splits
+from numnet.errors import ConfigError
 
 __all__ = ["synthetic"]
 
@@ -30,9 +31,11 @@ def synthetic(*, num_classes: int = 4, channels: int = 3, image_size: int = 16,
                              ("image_size", image_size, 1), ("train_size", train_size, 1),
                              ("test_size", test_size, 1)):
         if not isinstance(value, int) or isinstance(value, bool) or value < low:
-            raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
-    if not 0 <= noise:
-        raise ValueError(f"noise must be >= 0, got {noise}")
+            raise ConfigError(f"{name} must be an int >= {low}, got {value!r}")
+    if isinstance(noise, bool) or not isinstance(noise, (int, float)) or not 0 <= noise < float("inf"):
+        raise ConfigError(f"noise must be a number >= 0, got {noise!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ConfigError(f"seed must be an int >= 0, got {seed!r}")
     g = torch.Generator().manual_seed(seed)
     colours = 0.2 + 0.6 * torch.rand(num_classes, channels, generator=g)
 

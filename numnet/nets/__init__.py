@@ -18,20 +18,25 @@ RK on tensors), :mod:`.stage` (the compiler: scheme + blocks → stage), :mod:`.
 numerics), :mod:`.continuous` (torchdiffeq baseline), :mod:`.builders`, :mod:`.names` (the
 families, without torch), :mod:`.reversible` and :mod:`.reversible_nets` (reversible
 stages and networks), :mod:`.recompute` (checkpointing with batch norm counted once),
-:mod:`.memory`, :mod:`.multiscale`. Names are imported on first use.
+:mod:`.memory`, :mod:`.multiscale`, :mod:`.poly` (PolyNet's PolyInception stages),
+:mod:`.fractal` (FractalNet). Names are imported on first use.
 This package never imports :mod:`numnet.solvers`.
 """
 
 from numnet._lazy import lazy_exports
 
 _MODULES = {
-    "numnet.nets.blocks": ("BasicBlock", "Bottleneck", "LinearField", "ResNeXtBlock", "make_block"),
-    "numnet.nets.builders": ("adams_net", "blocks_per_stage", "build", "lm_resnet", "ode_net", "resnet",
-                             "scheme_net"),
+    "numnet.nets.blocks": ("BasicBlock", "Bottleneck", "LinearField", "PostActBasicBlock", "ResNeXtBlock",
+                           "ShakeShakeBlock", "make_block"),
+    "numnet.nets.builders": ("ZeroStabilityWarning", "adams_net", "blocks_per_stage", "build", "lm_resnet", "ode_net", "polynet",
+                             "resnet", "scheme_net", "shake_shake",
+                             "warn_if_not_zero_stable"),
     "numnet.nets.coefficients": ("Coefficients", "initializer"),
     "numnet.nets.continuous": ("ODEBlock", "ODEStage", "torchdiffeq_method"),
     "numnet.nets.model": ("ResidualNet", "StepScheme"),
     "numnet.nets.names": ("NETS", "REVERSIBLE_NETS"),
+    "numnet.nets.poly": ("POLY_KINDS", "PolyStage", "poly_module"),
+    "numnet.nets.fractal": ("FractalBlock", "FractalNet", "fractalnet"),
     "numnet.nets.stage": ("SchemeStage",),
     "numnet.nets.steps": ("DROPPED", "LMMRule", "RKRule", "combine", "rule_for"),
     "numnet.nets.stochastic": ("survival_probabilities",),

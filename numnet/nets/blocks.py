@@ -1,7 +1,8 @@
 """Residual blocks: the vector fields f_n(u) = F(u; θ_n) a stage steps with.
 
-Every block is pre-activation (He et al., *Identity Mappings in Deep Residual
-Networks*, 2016): its forward returns only the residual branch F(u), never u + F(u) —
+Every block of :data:`BLOCKS` is pre-activation (He et al., *Identity Mappings in Deep
+Residual Networks*, 2016b); :class:`PostActBasicBlock` is the original post-activation
+block (He et al. 2016a). A block's forward returns only the residual branch F(u), never u + F(u) —
 the scheme decides how f-values are combined. The first block of a stage may change the
 shape (stride, channels); its :meth:`transition` returns (P(u), F(u)) with P the
 shortcut: a 1×1 convolution of the pre-activated input (``"projection"``, the usual
@@ -21,7 +22,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-SHORTCUTS = ("projection", "pad")
+SHORTCUTS = ("projection", "pad")  # "shake": the shake-shake blocks' own
 
 
 def _conv(cin, cout, k, stride=1, groups=1):
@@ -32,6 +33,17 @@ def _check_channels(**named):
     for name, v in named.items():
         if not isinstance(v, int) or isinstance(v, bool) or v < 1:
             raise ValueError(f"{name} must be a positive integer, got {v!r}")
+
+
+def _shortcut(block, u, projected):
+    """P(u): u itself, the block's projection of ``projected`` (its input as the
+    projection sees it), or option A: u subsampled, zero channels appended."""
+    if not block.needs_projection:
+        return u
+    if block.proj is not None:
+        return block.proj(projected)
+    p = u[..., :: block.stride, :: block.stride]
+    return F.pad(p, (0, 0, 0, 0, 0, block.cout - block.cin))
 
 
 class _PreActBlock(nn.Module):
@@ -60,13 +72,7 @@ class _PreActBlock(nn.Module):
     def transition(self, u):
         """(P(u), F(u)): the shortcut and the residual branch, sharing the pre-activation."""
         a = self._preact(u)
-        f = self._branch(a)
-        if not self.needs_projection:
-            return u, f
-        if self.proj is not None:
-            return self.proj(a), f
-        p = u[..., :: self.stride, :: self.stride]
-        return F.pad(p, (0, 0, 0, 0, 0, self.cout - self.cin)), f
+        return _shortcut(self, u, a), self._branch(a)
 
 
 class BasicBlock(_PreActBlock):
@@ -142,23 +148,146 @@ class ResNeXtBlock(Bottleneck):
         super().__init__(in_channels, width, stride, shortcut, inner=inner, groups=cardinality)
 
 
-BLOCKS = {"basic": BasicBlock, "bottleneck": Bottleneck, "resnext": ResNeXtBlock}
+class PostActBasicBlock(nn.Module):
+    """He et al. (2016a)'s original block, whose residual branch is
+    conv3×3-bn-relu-conv3×3-bn; the stage adds the shortcut and applies the ReLU after the
+    addition (``SchemeStage(post_activation=True)``). Shortcut: ``"pad"`` (option A:
+    subsampling plus zero channels, parameter-free, the CIFAR ResNets of the paper) or
+    ``"projection"`` (option B: 1×1 convolution + bn of the input).
+
+    >>> sum(p.numel() for p in PostActBasicBlock(16, 16).parameters())
+    4672
+    >>> p, f = PostActBasicBlock(16, 32, stride=2).transition(torch.randn(2, 16, 8, 8))
+    >>> tuple(p.shape), float(p[:, 16:].abs().max())
+    ((2, 32, 4, 4), 0.0)
+    """
+
+    expansion = 1
+
+    def __init__(self, in_channels: int, width: int, stride: int = 1, shortcut: str = "pad"):
+        super().__init__()
+        _check_channels(in_channels=in_channels, width=width, stride=stride)
+        if shortcut not in SHORTCUTS:
+            raise ValueError(f"shortcut must be one of {SHORTCUTS}, got {shortcut!r}")
+        if shortcut == "pad" and width < in_channels:
+            raise ValueError(f"a 'pad' shortcut cannot reduce channels ({in_channels} -> {width}); use 'projection'")
+        self.stride, self.cin, self.cout, self.shortcut_kind = stride, in_channels, width, shortcut
+        self.needs_projection = stride != 1 or in_channels != width
+        self.conv1 = _conv(in_channels, width, 3, stride)
+        self.bn1 = nn.BatchNorm2d(width)
+        self.conv2 = _conv(width, width, 3)
+        self.bn2 = nn.BatchNorm2d(width)
+        self.proj = (nn.Sequential(_conv(in_channels, width, 1, stride), nn.BatchNorm2d(width))
+                     if self.needs_projection and shortcut == "projection" else None)
+
+    def forward(self, u):
+        """The residual branch F(u) (before the addition and its ReLU)."""
+        return self.bn2(self.conv2(F.relu(self.bn1(self.conv1(u)), inplace=True)))
+
+    def transition(self, u):
+        """(P(u), F(u)): the shortcut and the residual branch."""
+        return _shortcut(self, u, u), self(u)
+
+
+class Shake(torch.autograd.Function):
+    """α·b₁ + (1 − α)·b₂ forward; gradients β·g and (1 − β)·g backward."""
+
+    @staticmethod
+    def forward(ctx, b1, b2, alpha, beta):
+        ctx.save_for_backward(beta)
+        return torch.lerp(b2, b1, alpha)
+
+    @staticmethod
+    def backward(ctx, g):
+        (beta,) = ctx.saved_tensors
+        return g * beta, g * (1 - beta), None, None
+
+
+def _branch(cin, cout, stride):
+    return nn.Sequential(nn.ReLU(), _conv(cin, cout, 3, stride), nn.BatchNorm2d(cout), nn.ReLU(inplace=True),
+                         _conv(cout, cout, 3), nn.BatchNorm2d(cout))
+
+
+class ShakeShakeBlock(nn.Module):
+    """Shake-shake (Gastaldi, 2017): two branches ``in_channels`` → ``width``, each the
+    paper's relu-conv3×3-bn-relu-conv3×3-bn, mixed as F(u) = α B₁(u) + (1 − α) B₂(u) with
+    α ~ U(0, 1) per image in each training forward pass and an independent β ~ U(0, 1) in
+    the backward pass (gradients β g, (1 − β) g: "Shake-Shake-Image"); α = β = 1/2 at
+    test time. At a stage entry the shortcut is the paper's: relu, then two 1×1
+    convolutions (stride s) of the input and of the input shifted by one pixel,
+    concatenated, bn. ``last_alpha``/``last_beta`` hold the coefficients of the last
+    training forward pass (shape (N, 1, 1, 1)). The SDE limit of a stage of such steps is
+    :func:`numnet.schemes.sde.shake_shake`.
+
+    >>> sum(p.numel() for p in ShakeShakeBlock(16, 32, stride=2).parameters())   # branches + shortcut
+    28480
+    >>> b = ShakeShakeBlock(8, 8).eval(); u = torch.randn(2, 8, 4, 4)
+    >>> torch.allclose(b(u), (b.branch1(u) + b.branch2(u)) / 2)
+    True
+    """
+
+    expansion = 1
+
+    def __init__(self, in_channels: int, width: int, stride: int = 1, shortcut: str = "shake"):
+        super().__init__()
+        _check_channels(in_channels=in_channels, width=width, stride=stride)
+        if shortcut != "shake":
+            raise ValueError(f"shake-shake blocks use the paper's shortcut ('shake'), got shortcut={shortcut!r}")
+        if width % 2:
+            raise ValueError(f"the shake-shake shortcut concatenates two halves: width must be even, got {width}")
+        self.stride, self.cin, self.cout = stride, in_channels, width
+        self.needs_projection = stride != 1 or in_channels != width
+        self.branch1, self.branch2 = _branch(in_channels, width, stride), _branch(in_channels, width, stride)
+        if self.needs_projection:
+            self.skip1 = _conv(in_channels, width // 2, 1, stride)
+            self.skip2 = _conv(in_channels, width // 2, 1, stride)
+            self.skip_bn = nn.BatchNorm2d(width)
+        self.last_alpha = self.last_beta = None
+
+    def forward(self, u):
+        """F(u): the mixed branches."""
+        b1, b2 = self.branch1(u), self.branch2(u)
+        if not self.training:
+            return (b1 + b2) * 0.5
+        shape = (u.shape[0],) + (1,) * (u.dim() - 1)
+        alpha = torch.rand(shape, dtype=b1.dtype, device=b1.device)
+        beta = torch.rand(shape, dtype=b1.dtype, device=b1.device)
+        self.last_alpha, self.last_beta = alpha, beta
+        return Shake.apply(b1, b2, alpha, beta)
+
+    def transition(self, u):
+        """(P(u), F(u)) with the paper's shortcut."""
+        if not self.needs_projection:
+            return u, self(u)
+        a = F.relu(u)
+        shifted = F.pad(a[..., 1:, 1:], (0, 1, 0, 1))
+        p = self.skip_bn(torch.cat([self.skip1(a), self.skip2(shifted)], 1))
+        return p, self(u)
+
+
+BLOCKS = {"basic": BasicBlock, "bottleneck": Bottleneck, "resnext": ResNeXtBlock, "shake": ShakeShakeBlock}
 """Block kinds by name, as accepted by the builders' ``block=`` option."""
 
 
-def make_block(kind: str, in_channels: int, width: int, stride: int = 1, shortcut: str = "projection", **options):
-    """A block of the named kind (see :data:`BLOCKS`).
+POST_ACT_BLOCKS = {"basic": PostActBasicBlock}
+"""Post-activation block kinds (He et al. 2016a), for ``preact=False``."""
+
+
+def make_block(kind: str, in_channels: int, width: int, stride: int = 1, shortcut: str = "projection",
+               preact: bool = True, **options):
+    """A block of the named kind (see :data:`BLOCKS`; ``preact=False``: :data:`POST_ACT_BLOCKS`).
 
     >>> make_block("bottleneck", 16, 16).conv3.out_channels
     64
     >>> make_block("wide", 16, 16)
     Traceback (most recent call last):
     ...
-    ValueError: block must be one of ['basic', 'bottleneck', 'resnext'], got 'wide'
+    ValueError: block must be one of ['basic', 'bottleneck', 'resnext', 'shake'], got 'wide'
     """
-    if kind not in BLOCKS:
-        raise ValueError(f"block must be one of {sorted(BLOCKS)}, got {kind!r}")
-    return BLOCKS[kind](in_channels, width, stride, shortcut, **options)
+    kinds = BLOCKS if preact else POST_ACT_BLOCKS
+    if kind not in kinds:
+        raise ValueError(f"block must be one of {sorted(kinds)}{'' if preact else ' with preact=False'}, got {kind!r}")
+    return kinds[kind](in_channels, width, stride, shortcut, **options)
 
 
 class LinearField(nn.Module):

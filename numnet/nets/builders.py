@@ -9,12 +9,16 @@ Options shared by every builder (keyword arguments):
 
 - ``block`` — "basic" (default), "bottleneck" or "resnext"; ``widths`` — per-stage
   widths (default 16/32/64; ResNeXt 64/128/256, with ``cardinality``=8 and
-  ``group_width``=64 as in ResNeXt-29 8×64d); ``shortcut`` — "projection" or "pad".
+  ``group_width``=64 as in ResNeXt-29 8×64d); ``shortcut`` — "projection" or "pad"
+  (default: "projection", or "pad" with ``preact=False``).
+- ``preact`` — True (default): pre-activation blocks (He et al. 2016b); False: the
+  original post-activation blocks (He et al. 2016a), a ReLU after every step.
 - ``h`` — step size (default 1: h absorbed into the blocks, the ResNet convention).
 - ``history`` — "carry" (default) or "restart" at each stage's entry (see
   :mod:`numnet.nets.stage`); ``rk_blocks`` — "per_stage" (default) or "shared";
-  ``iterations`` — fixed-point sweeps of implicit schemes (default 2: PolyNet's
-  I + F + F² for backward Euler).
+  ``iterations`` — fixed-point sweeps of implicit schemes (default 2: backward Euler
+  becomes u + F(u + F(u)), which is PolyNet's I + F + F² only for linear F; PolyNet
+  itself is :func:`polynet`).
 - ``init`` — init of learnable coefficients (one spec, or a dict symbol → spec).
 - ``stochastic_depth`` — p_L (linear decay of survival to p_L over all blocks), ``True``
   for the LM-ResNet paper's value (0.8 at depth 56, 0.5 at 110), or None;
@@ -28,19 +32,24 @@ Options shared by every builder (keyword arguments):
 
 from __future__ import annotations
 
+import warnings
+
 import sympy as sp
 
 from .. import schemes
-from .blocks import BLOCKS, make_block
+from .blocks import BLOCKS, POST_ACT_BLOCKS, make_block
+from .coefficients import exact_number
 from .continuous import ODEStage
-from .names import NETS, REVERSIBLE_NETS, SCHEME_NETS
+from .names import NET_ALIASES, NETS, REVERSIBLE_NETS, SCHEME_NETS
 from .model import ResidualNet
 from .stage import SchemeStage
 from .stochastic import paper_p_L, survival_probabilities
 
-LAYERS_PER_BLOCK = {"basic": 2, "bottleneck": 3, "resnext": 3}
-_EXAMPLES = {"basic": "20, 32, 44, 56, 110", "bottleneck": "29, 56, 164", "resnext": "29"}
-DEFAULT_WIDTHS = {"basic": (16, 32, 64), "bottleneck": (16, 32, 64), "resnext": (64, 128, 256)}
+LAYERS_PER_BLOCK = {"basic": 2, "bottleneck": 3, "resnext": 3, "shake": 2}
+_EXAMPLES = {"basic": "8, 14, 20, 26, 32, 38, 44, 56, 110, ...", "bottleneck": "11, 20, 29, 38, 56, 164, ...",
+             "resnext": "11, 20, 29, 38, ...", "shake": "26, 32, 38, ..."}
+DEFAULT_WIDTHS = {"basic": (16, 32, 64), "bottleneck": (16, 32, 64), "resnext": (64, 128, 256),
+                  "shake": (32, 64, 128)}  # shake-shake 26 2x32d
 
 
 def blocks_per_stage(depth, block: str = "basic", stages: int = 3) -> int:
@@ -51,7 +60,7 @@ def blocks_per_stage(depth, block: str = "basic", stages: int = 3) -> int:
     >>> blocks_per_stage(21)
     Traceback (most recent call last):
     ...
-    ValueError: depth must be 6n+2 for basic blocks (20, 32, 44, 56, 110), got 21
+    ValueError: depth must be 6n+2 for basic blocks (8, 14, 20, 26, 32, 38, 44, 56, 110, ...), got 21
     """
     if block not in LAYERS_PER_BLOCK:
         raise ValueError(f"block must be one of {sorted(BLOCKS)}, got {block!r}")
@@ -79,7 +88,15 @@ def _survival(stochastic_depth, depth, n_blocks):
 
 
 def _assemble(make_stage, depth, *, block="basic", widths=None, in_channels=3, num_classes=10,
-              shortcut="projection", stochastic_depth=None, scheme=None, cardinality=8, group_width=64):
+              shortcut=None, stochastic_depth=None, scheme=None, cardinality=8, group_width=64, preact=True,
+              stem_width=None):
+    if not isinstance(preact, bool):
+        raise TypeError(f"preact must be True or False, got {preact!r}")
+    if shortcut is None:
+        shortcut = "shake" if block == "shake" else "projection" if preact else "pad"
+    if not preact and block not in POST_ACT_BLOCKS:
+        raise ValueError(f"preact=False builds He et al. (2016a)'s post-activation blocks: block must be one of "
+                         f"{sorted(POST_ACT_BLOCKS)}, got {block!r}")
     if block not in BLOCKS:
         raise ValueError(f"block must be one of {sorted(BLOCKS)}, got {block!r}")
     widths = _widths(widths, block)
@@ -87,16 +104,18 @@ def _assemble(make_stage, depth, *, block="basic", widths=None, in_channels=3, n
     extra = {"cardinality": cardinality, "group_width": group_width, "base_width": widths[0]} if block == "resnext" else {}
     expansion = BLOCKS[block].expansion
     survival = _survival(stochastic_depth, depth, n * len(widths))
-    stages, cin = [], widths[0]
+    stem = widths[0] if stem_width is None else stem_width
+    stages, cin = [], stem
     for s, w in enumerate(widths):
         blocks = [
-            make_block(block, cin if i == 0 else expansion * w, w, (1 if s == 0 else 2) if i == 0 else 1, shortcut, **extra)
+            make_block(block, cin if i == 0 else expansion * w, w, (1 if s == 0 else 2) if i == 0 else 1, shortcut,
+                       preact, **extra)
             for i in range(n)
         ]
         stages.append(make_stage(blocks, None if survival is None else survival[s * n:(s + 1) * n]))
         cin = expansion * w
-    return ResidualNet(stages, in_channels=in_channels, stem_width=widths[0], out_channels=cin,
-                       num_classes=num_classes, scheme=scheme, depth=depth)
+    return ResidualNet(stages, in_channels=in_channels, stem_width=stem, out_channels=cin,
+                       num_classes=num_classes, scheme=scheme, depth=depth, preact=preact)
 
 
 def _as_scheme(scheme):
@@ -108,9 +127,10 @@ def _as_scheme(scheme):
 
 
 def scheme_net(scheme, depth: int, *, num_classes: int = 10, in_channels: int = 3, block: str = "basic",
-               widths=None, shortcut: str = "projection", h=1, history: str = "carry", rk_blocks: str = "per_stage",
+               widths=None, shortcut: str | None = None, h=1, history: str = "carry", rk_blocks: str = "per_stage",
                iterations: int = 2, init=None, stochastic_depth=None, drop_mode: str = "batch",
-               cardinality: int = 8, group_width: int = 64, checkpoint: int = 0) -> ResidualNet:
+               cardinality: int = 8, group_width: int = 64, checkpoint: int = 0, preact: bool = True,
+               stem_width: int | None = None) -> ResidualNet:
     """A CIFAR-style residual network whose stages are steps of ``scheme`` (a catalog name
     or a scheme object: explicit or implicit, LMM or RK, free symbols learnable).
     ``checkpoint=n``: recompute every n steps in the backward pass instead of storing
@@ -129,21 +149,99 @@ def scheme_net(scheme, depth: int, *, num_classes: int = 10, in_channels: int = 
 
     def make_stage(blocks, survival):
         return SchemeStage(scheme, blocks, h=h, history=history, rk_blocks=rk_blocks, iterations=iterations,
-                           init=init, survival=survival, drop_mode=drop_mode, checkpoint=checkpoint)
+                           init=init, survival=survival, drop_mode=drop_mode, checkpoint=checkpoint,
+                           post_activation=not preact)
 
-    return _assemble(make_stage, depth, block=block, widths=widths, in_channels=in_channels, num_classes=num_classes,
-                     shortcut=shortcut, stochastic_depth=stochastic_depth, scheme=scheme,
-                     cardinality=cardinality, group_width=group_width)
+    net = _assemble(make_stage, depth, block=block, widths=widths, in_channels=in_channels, num_classes=num_classes,
+                    shortcut=shortcut, stochastic_depth=stochastic_depth, scheme=scheme,
+                    cardinality=cardinality, group_width=group_width, preact=preact, stem_width=stem_width)
+    warn_if_not_zero_stable(net)
+    return net
 
 
-def resnet(depth: int, **options) -> ResidualNet:
-    """Pre-activation ResNet: every block a forward Euler step u + F(u).
+class ZeroStabilityWarning(UserWarning):
+    """A network is built on steps whose scheme is not zero-stable."""
+
+
+def warn_if_not_zero_stable(net) -> list:
+    """Warn (:class:`ZeroStabilityWarning`) when a step of ``net`` — its fixed scheme, or
+    its learnable one at the initial values — fails the root condition; the message names
+    the scheme, ρ and its roots. Returns the offending :class:`~numnet.nets.StepScheme` s.
+
+    >>> import warnings
+    >>> from numnet import nets
+    >>> with warnings.catch_warnings(record=True) as w:
+    ...     warnings.simplefilter("always")
+    ...     net = nets.lm_resnet(14, k=1.5, widths=(4, 4, 4))
+    >>> print(w[0].message)  # doctest: +ELLIPSIS
+    scheme lm_resnet is not zero-stable (3 of 6 steps): rho(xi) = xi**2 + 0.5*xi - 1.5 has roots -1.5, 1: |xi| = 1.5 > 1; ...
+    """
+    bad, seen = [], {}
+    for step in net.step_schemes():
+        s = step.scheme
+        if getattr(s, "kind", None) != "LMM":
+            continue
+        key = (s.alpha, s.beta)
+        if key not in seen:
+            seen[key] = s.is_zero_stable
+        if not seen[key]:
+            bad.append(step)
+    if bad:
+        s = bad[0].scheme
+        values = _values(net, bad[0])
+        warnings.warn(
+            f"scheme {s.name}{' with ' + values if values else ''} is not zero-stable ({len(bad)} of "
+            f"{len(net.step_schemes())} steps): {_root_report(s)}; perturbations of the state can grow "
+            f"without bound over the steps",
+            ZeroStabilityWarning,
+            stacklevel=3,
+        )
+    return bad
+
+
+def _values(net, step) -> str:
+    """The learned values of ``step`` as 'k = 1.02' (empty for a fixed scheme)."""
+    return ", ".join(f"{r['symbol']} = {r['value']:.6g}" for r in net.learned_coefficients()
+                     if (r["stage"], r["block"]) == (step.stage, step.block))
+
+
+def _root_report(scheme) -> str:
+    """ρ, its roots (30-digit roots of the exact squarefree factors, shown to 6 digits, or
+    17 for a root just outside the circle; the decision itself is exact) and what fails."""
+    from ..schemes._exact import exact
+
+    xi = sp.Symbol("xi")
+    rho = sp.expand(scheme.rho)
+    shown, worst, repeated = [], 0.0, False
+    for factor, m in sp.Poly(exact(rho), xi).sqf_list()[1]:
+        for r in factor.nroots(n=30):
+            r = complex(r)
+            outside_by = abs(r) - 1
+            worst = max(worst, abs(r))
+            repeated |= m > 1 and abs(outside_by) < 1e-12  # display only: the decision was exact
+            digits = ".17g" if 0 < outside_by < 1e-5 else ".6g"
+            text = format(r.real, digits) if r.imag == 0 else format(r, digits)
+            shown.append(text + (f" (multiplicity {m})" if m > 1 else ""))
+    why = "a repeated root on the unit circle" if repeated else f"|xi| = {worst:{'.6g' if worst > 1 + 1e-5 else '.17g'}} > 1"
+    return f"rho(xi) = {rho} has roots {', '.join(shown)}: {why}"
+
+
+def resnet(depth: int, *, preact: bool = True, **options) -> ResidualNet:
+    """ResNet: every block a forward Euler step u + F(u).
+
+    ``preact=True`` (default): pre-activation blocks with 1×1 projection shortcuts — the
+    ResNet of the LM-ResNet authors' code (``ResNet`` in MResNet.py). ``preact=False``:
+    He et al. (2016a)'s original CIFAR ResNet, the one whose errors the LM-ResNet paper
+    quotes: post-activation blocks (conv-bn-relu-conv-bn, add, relu), option-A
+    (parameter-free) shortcuts by default, u_{n+1} = relu(u_n + F(u_n)).
 
     >>> from numnet import nets
     >>> sum(p.numel() for p in nets.resnet(20).parameters())
     272282
+    >>> sum(p.numel() for p in nets.resnet(20, preact=False).parameters())   # He et al.: 0.27M
+    269722
     """
-    return scheme_net(schemes.get("euler"), depth, **options)
+    return scheme_net(schemes.get("euler"), depth, preact=preact, **options)
 
 
 def lm_resnet(depth: int, *, k=None, **options) -> ResidualNet:
@@ -159,7 +257,7 @@ def lm_resnet(depth: int, *, k=None, **options) -> ResidualNet:
     >>> [round(r["value"], 3) for r in nets.lm_resnet(14, k=0.25).learned_coefficients()]
     []
     """
-    scheme = schemes.lm_resnet() if k is None else schemes.lm_resnet(sp.Rational(k) if isinstance(k, float) else k)
+    scheme = schemes.lm_resnet() if k is None else schemes.lm_resnet(exact_number(k, "k of lm_resnet"))
     return scheme_net(scheme, depth, **options)
 
 
@@ -180,6 +278,49 @@ def adams_net(depth: int, steps: int = 2, learnable: bool = False, **options) ->
     if not isinstance(learnable, bool):
         raise TypeError(f"learnable must be True or False, got {learnable!r}")
     return scheme_net(schemes.adams_net(steps, learnable), depth, **options)
+
+
+def polynet(depth: int, *, kind: str = "poly2", num_classes: int = 10, in_channels: int = 3, block: str = "basic",
+            widths=None, shortcut: str | None = None, preact: bool = True) -> ResidualNet:
+    """PolyNet (Zhang et al., 2017): per stage an entry block, then PolyInception modules
+    (:mod:`numnet.nets.poly`): ``kind="poly2"`` x + F(x) + F(F(x)) (one block per module),
+    ``"2way"`` x + F(x) + G(x) or ``"mpoly"`` x + F(x) + G(F(x)) (two blocks per module).
+    Residual blocks stand in for the paper's Inception branches.
+
+    >>> from numnet import nets
+    >>> net = nets.polynet(20)
+    >>> [s.kind for s in net.step_schemes() if s.stage == 0], net.step_schemes()[1].scheme.name
+    (['entry', 'poly2', 'poly2'], 'poly2')
+    >>> nets.polynet(26, kind="mpoly")
+    Traceback (most recent call last):
+    ...
+    ValueError: a mpoly stage takes 2 block(s) per module after 1 entry block(s); 4 blocks do not split so (choose a depth whose blocks per stage minus 1 are a multiple of 2)
+    """
+    from .poly import PolyStage
+
+    return _assemble(lambda blocks, survival: PolyStage(blocks, kind), depth, block=block, widths=widths,
+                     in_channels=in_channels, num_classes=num_classes, shortcut=shortcut,
+                     scheme=schemes.get("poly2"), preact=preact)
+
+
+def shake_shake(depth: int = 26, *, lm: bool = False, widths=None, **options) -> ResidualNet:
+    """Shake-shake regularised ResNet (Gastaldi, 2017; :class:`~numnet.nets.blocks.ShakeShakeBlock`):
+    26 2×32d by default (stem of 16 channels, stages of 32/64/128, 4 blocks each). Every
+    block is an Euler step u + F(u) with F the randomly mixed branches; ``lm=True`` makes
+    it the LM-ResNet step (1 − k) u_n + k u_{n−1} + F(u_n) (learnable k, official init).
+    Other options as :func:`scheme_net`.
+
+    >>> from numnet import nets
+    >>> net = nets.shake_shake()
+    >>> round(sum(p.numel() for p in net.parameters()) / 1e6, 2)    # Gastaldi's table: 2.9M
+    2.92
+    >>> net.sde_limit().diffusion, nets.shake_shake(lm=True).sde_limit().drift
+    (sqrt(3)*sqrt(h)*(f1 - f2)/6, (f1 + f2)/(2*(k + 1)))
+    """
+    if not isinstance(lm, bool):
+        raise TypeError(f"lm must be True or False, got {lm!r}")
+    return scheme_net(schemes.lm_resnet() if lm else schemes.get("euler"), depth, block="shake", widths=widths,
+                      stem_width=16, **options)
 
 
 def ode_net(scheme, depth: int, *, num_classes: int = 10, in_channels: int = 3, block: str = "basic",
@@ -212,9 +353,10 @@ def ode_net(scheme, depth: int, *, num_classes: int = 10, in_channels: int = 3, 
 
 def build(net: str, depth: int, *, num_classes: int = 10, in_channels: int = 3, scheme: str | None = None,
           **options):
-    """The single entry point: ``net`` in {"resnet", "lm_resnet", "adams_net",
-    "scheme_net", "ode_net"}; ``scheme`` names the scheme of "scheme_net"/"ode_net";
+    """The single entry point: ``net`` in {"resnet", "lm_resnet", "adams_net", "polynet",
+    "shake_shake", "fractalnet", "scheme_net", "ode_net"}; ``scheme`` names the scheme of "scheme_net"/"ode_net";
     ``options`` go to the named builder (e.g. ``steps``/``learnable`` for "adams_net").
+    "resnet_postact" is ``"resnet"`` with ``preact=False`` (He et al. 2016a).
     The reversible networks "hamiltonian", "midpoint_net", "leapfrog_net" and "revnet"
     come from :mod:`numnet.nets.reversible_nets` (``scheme`` there: a partitioned scheme
     of "hamiltonian").
@@ -229,6 +371,12 @@ def build(net: str, depth: int, *, num_classes: int = 10, in_channels: int = 3, 
     """
     if net not in NETS:
         raise ValueError(f"net must be one of {list(NETS)}, got {net!r}")
+    if net in NET_ALIASES:
+        alias, (net, fixed) = net, NET_ALIASES[net]
+        clash = {k: options[k] for k in fixed if k in options and options[k] != fixed[k]}
+        if clash:
+            raise ValueError(f"net {alias!r} is {net!r} with {fixed}, got {clash}")
+        options = {**options, **fixed}
     common = dict(num_classes=num_classes, in_channels=in_channels)
     if net in REVERSIBLE_NETS:
         from .reversible_nets import build_reversible
@@ -243,4 +391,9 @@ def build(net: str, depth: int, *, num_classes: int = 10, in_channels: int = 3, 
         raise ValueError(
             f"net {net!r} fixes its scheme; pass scheme=... only with net='scheme_net' or 'ode_net', got scheme={scheme!r}"
         )
-    return {"resnet": resnet, "lm_resnet": lm_resnet, "adams_net": adams_net}[net](depth, **common, **options)
+    if net == "fractalnet":
+        from .fractal import fractalnet
+
+        return fractalnet(depth, **common, **options)
+    return {"resnet": resnet, "lm_resnet": lm_resnet, "adams_net": adams_net, "polynet": polynet,
+            "shake_shake": shake_shake}[net](depth, **common, **options)

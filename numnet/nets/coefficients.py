@@ -18,7 +18,6 @@ nothing and one with coefficient 1 costs no multiply.
 
 from __future__ import annotations
 
-import functools
 import math
 import numbers
 import re
@@ -26,92 +25,59 @@ import re
 import sympy as sp
 import torch
 
+from numnet.schemes import plan
+from numnet.schemes._exact import coefficient
 from numnet.schemes._parse import expression
 
-ONE = "one"
-ZERO = "zero"
-CONSTANT = "constant"
-SYMBOLIC = "symbolic"
+ONE, ZERO, CONSTANT, SYMBOLIC = plan.ONE, plan.ZERO, plan.CONSTANT, plan.SYMBOLIC
 
 
 def exact_number(x, what: str) -> sp.Expr:
-    """``x`` as an exact sympy number: floats become the exact dyadic rational they store.
+    """``x`` as a sympy number by numnet's one number policy,
+    :func:`numnet.schemes._exact.coefficient`: a float — a learned coefficient, a step
+    size — stays the exact binary number it stores (a 53-bit sympy ``Float``), fractions
+    and integers are exact Rationals. Non-numbers and non-finite values are refused.
 
-    A float32/float64 value *is* a rational number; keeping it exact lets the schemes
-    layer decide stability questions exactly for a learned coefficient.
-
-    >>> exact_number(0.5, "h"), exact_number("1/10", "h")
-    (1/2, 1/10)
+    >>> exact_number(0.5, "h"), exact_number("1/10", "h"), exact_number(torch.tensor(-0.25), "k")
+    (0.500000000000000, 1/10, -0.250000000000000)
     """
-    if isinstance(x, bool):
-        raise TypeError(f"{what} must be a number, got {x!r}")
-    if isinstance(x, sp.Basic):
-        return x
-    if isinstance(x, float):
-        if not math.isfinite(x):
-            raise ValueError(f"{what} must be finite, got {x!r}")
-        return sp.Rational(x)
-    if isinstance(x, numbers.Rational):
-        return sp.Rational(int(x.numerator), int(x.denominator))
     if isinstance(x, str):
         try:
             return sp.Rational(x)
         except (TypeError, ValueError):
             raise ValueError(f"{what} must be a number or a fraction string like '1/10', got {x!r}") from None
-    if isinstance(x, torch.Tensor) and x.numel() == 1:
-        return sp.Rational(float(x))
-    raise TypeError(f"{what} must be a number, got {x!r} ({type(x).__name__})")
-
-
-@functools.lru_cache(maxsize=4096)
-def _is(expr: sp.Expr, value: int) -> bool:
-    """Whether a number without free symbols equals ``value`` exactly (a 30-digit
-    evaluation settles every clear case; only near-ties go to ``simplify``)."""
-    if expr.free_symbols:
-        return False
-    if abs(complex(expr.evalf(30)) - value) > 1e-20:
-        return False
-    return sp.simplify(expr - value) == 0
+    if isinstance(x, torch.Tensor) and x.numel() != 1:
+        raise TypeError(f"{what} must be a number, got a tensor of shape {tuple(x.shape)}")
+    try:
+        return coefficient(x, what)
+    except TypeError:
+        raise TypeError(f"{what} must be a number, got {x!r} ({type(x).__name__})") from None
 
 
 class Coefficients:
-    """A list of coefficient expressions compiled for torch.
-
-    Each slot is classified once: ``"zero"`` (exactly 0: the term is dropped),
-    ``"one"`` (exactly 1: added without a multiply), ``"constant"`` (a Python float),
-    or ``"symbolic"`` (evaluated from the free-symbol values with a lambdified torch
-    function, so it is differentiable in them). ``values(params)`` returns one entry per
-    slot: the float, 1.0, 0.0, or a 0-dim tensor.
+    """Coefficient slots compiled for torch: a thin reader of
+    :class:`numnet.schemes.plan.Slots`, which classifies each slot once — ``"zero"``
+    (the term is dropped), ``"one"`` (added without a multiply), ``"constant"`` (a Python
+    float) or ``"symbolic"`` (evaluated from the free-symbol values by the slots'
+    lambdified torch function, so it is differentiable in them). ``values(params)``
+    returns one entry per slot: the float, 1.0, 0.0, or a 0-dim tensor.
     """
 
     def __init__(self, exprs, symbols=()):
-        self.exprs = tuple(expression(e, f"coefficient {i}") for i, e in enumerate(exprs))
-        self.symbols = tuple(symbols)
-        unknown = set().union(*(e.free_symbols for e in self.exprs)) - set(self.symbols) if self.exprs else set()
-        if unknown:
-            raise ValueError(f"coefficients use symbols {sorted(s.name for s in unknown)} not in {list(self.symbols)}")
-        kinds, consts, sym_slots = [], [], []
-        for i, e in enumerate(self.exprs):
-            if e.free_symbols:
-                kinds.append(SYMBOLIC)
-                consts.append(None)
-                sym_slots.append(i)
-            elif _is(e, 0):
-                kinds.append(ZERO)
-                consts.append(0.0)
-            elif _is(e, 1):
-                kinds.append(ONE)
-                consts.append(1.0)
-            else:
-                kinds.append(CONSTANT)
-                consts.append(float(e))
-        self.kinds = tuple(kinds)
-        self._consts = consts
-        self._sym_slots = tuple(sym_slots)
-        self._fn = (
-            sp.lambdify(self.symbols, [self.exprs[i].evalf(20) for i in sym_slots], modules="torch")
-            if sym_slots else None
-        )
+        self._init(plan.Slots(tuple(expression(e, f"coefficient {i}") for i, e in enumerate(exprs)), tuple(symbols)))
+
+    @classmethod
+    def from_slots(cls, slots: "plan.Slots") -> "Coefficients":
+        """The torch reader of already classified slots (a step plan's)."""
+        out = cls.__new__(cls)
+        out._init(slots)
+        return out
+
+    def _init(self, slots):
+        self.slots = slots
+        self.exprs, self.symbols, self.kinds = slots.exprs, slots.symbols, slots.kinds
+        self._consts = list(slots.constants)
+        self._fn = slots.function("torch")
 
     def nonzero(self, i: int) -> bool:
         """Whether slot ``i`` can be non-zero (a symbolic slot counts as non-zero)."""
@@ -124,7 +90,7 @@ class Coefficients:
         if params is None or len(params) != len(self.symbols):
             raise ValueError(f"expected values for {[s.name for s in self.symbols]}, got {params!r}")
         out = list(self._consts)
-        for i, v in zip(self._sym_slots, self._fn(*params)):
+        for i, v in zip(self.slots.symbolic, self._fn(*params)):
             out[i] = v
         return out
 
@@ -169,6 +135,10 @@ def initializer(spec, name: str = "coefficient"):
     Traceback (most recent call last):
     ...
     ValueError: init of k: uniform needs a < b, got (2, 1)
+    >>> initializer(float("nan"), "k")
+    Traceback (most recent call last):
+    ...
+    ValueError: init of k: constant needs finite numbers, got (nan,)
     """
     if callable(spec):
         def init(t):
@@ -202,6 +172,8 @@ def initializer(spec, name: str = "coefficient"):
     need = {"uniform": 2, "normal": 2, "constant": 1}[kind]
     if len(args) != need:
         raise ValueError(f"init of {name}: {kind} takes {need} numbers, got {args}")
+    if not all(math.isfinite(a) for a in args):
+        raise ValueError(f"init of {name}: {kind} needs finite numbers, got {args}")
     if kind == "uniform" and not args[0] < args[1]:
         raise ValueError(f"init of {name}: uniform needs a < b, got {spec[1:]}")
     if kind == "normal" and not args[1] >= 0:
@@ -257,3 +229,67 @@ def resolve_inits(scheme, init) -> dict:
             f"(a number, ('uniform', a, b), ... or a callable) or fix them with scheme.subs(...)"
         )
     return out
+
+
+# -- weight decay of learnable coefficients ------------------------------------------
+from .names import COEFFICIENT_DECAY  # noqa: E402  (torch-free, read by the recipe too)
+
+OFFICIAL_DECAY_CENTERS = {
+    # Lu et al. (2018), MResNet.py: `self.ks = ... uniform_(1.0, 1.1)` and
+    # `x = b(x) + ks[i]*residual + (1 - ks[i])*last_residual`: the parameter is 1 - k, and
+    # SGD's weight decay pulls it to 0, i.e. k -> 1 (u_{n+1} = u_{n-1} + F(u_n), leapfrog-like).
+    ("lm_resnet", "k"): 1,
+}
+"""The value weight decay pulls a coefficient to under ``"official"``, by (scheme, symbol).
+Absent: the coefficient is stored as itself (decayed toward 0). Yan (2019) published no
+code for the learnable Adams nets; numnet reads them as storing β itself."""
+
+
+def highest_order_values(scheme) -> dict:
+    """The free-symbol values that give an LMM family its highest order (solved exactly
+    from its order conditions C_0 = … = C_p = 0), as symbol name → sympy number.
+
+    >>> from numnet.schemes import get
+    >>> highest_order_values(get("lm_resnet")), highest_order_values(get("adams3_learnable"))
+    ({'k': 0}, {'b1': 23/12, 'b2': -4/3})
+    """
+    symbols = sorted(scheme.free_symbols, key=lambda s: s.name)
+    if getattr(scheme, "kind", None) != "LMM":
+        raise ValueError(f"toward-scheme decay needs an LMM family; {scheme.name} is {getattr(scheme, 'kind', '?')}")
+    best = None
+    for p in range(1, 2 * len(scheme.alpha) + 1):
+        eqs = [e for e in scheme.order_conditions(p) if e is not sp.true]
+        if any(e is sp.false for e in eqs):
+            break
+        sols = sp.solve(eqs, symbols, dict=True) if eqs else []
+        if len(sols) != 1 or set(sols[0]) != set(symbols):
+            if best is not None:
+                break
+            continue
+        best = sols[0]
+    if best is None:
+        raise ValueError(f"scheme {scheme.name}: no unique values of {[s.name for s in symbols]} maximise its order; "
+                         f"choose coefficient_decay 'official', 'none' or 'zero'")
+    return {s.name: best[s] for s in symbols}
+
+
+def decay_centers(scheme, mode: str) -> dict:
+    """Per free symbol of ``scheme``, the value weight decay pulls it toward under ``mode``
+    (one of :data:`COEFFICIENT_DECAY`), or None for no decay.
+
+    >>> from numnet.schemes import get
+    >>> [decay_centers(get("lm_resnet"), m) for m in COEFFICIENT_DECAY]
+    [{'k': 1}, {'k': None}, {'k': 0}, {'k': 0}]
+    >>> decay_centers(get("adams2_learnable"), "toward-scheme")
+    {'b1': 3/2}
+    """
+    if mode not in COEFFICIENT_DECAY:
+        raise ValueError(f"coefficient_decay must be one of {COEFFICIENT_DECAY}, got {mode!r}")
+    names = sorted(s.name for s in scheme.free_symbols)
+    if mode == "toward-scheme":
+        return highest_order_values(scheme)
+    if mode == "none":
+        return {n: None for n in names}
+    if mode == "zero":
+        return {n: sp.Integer(0) for n in names}
+    return {n: sp.Integer(OFFICIAL_DECAY_CENTERS.get((scheme.name, n), 0)) for n in names}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import sympy as sp
 import torch
 import torch.nn as nn
 
@@ -25,7 +26,8 @@ class StepScheme(NamedTuple):
 
 
 class ResidualNet(nn.Module):
-    """stem (conv3×3) → stages → bn-relu → global average pool → linear.
+    """stem (conv3×3) → stages → bn-relu → global average pool → linear; with
+    ``preact=False`` (post-activation stages) stem conv3×3-bn-relu → stages → pool → linear.
 
     Works for any input size and channel count (CIFAR 3×32×32, Fashion-MNIST 1×28×28):
     the pool is adaptive. Convolutions are He-initialised (fan-out), batch norms start at
@@ -33,14 +35,17 @@ class ResidualNet(nn.Module):
     """
 
     def __init__(self, stages, *, in_channels: int, stem_width: int, out_channels: int, num_classes: int,
-                 scheme=None, depth: int | None = None):
+                 scheme=None, depth: int | None = None, preact: bool = True):
         super().__init__()
         for name, v in (("in_channels", in_channels), ("num_classes", num_classes)):
             if not isinstance(v, int) or isinstance(v, bool) or v < 1:
                 raise ValueError(f"{name} must be a positive integer, got {v!r}")
+        self.preact = preact
         self.stem = nn.Conv2d(in_channels, stem_width, 3, padding=1, bias=False)
+        # post-activation (He et al. 2016a): bn-relu after the stem, none before the pool
+        self.stem_bn = None if preact else nn.BatchNorm2d(stem_width)
         self.stages = nn.ModuleList(stages)
-        self.bn = nn.BatchNorm2d(out_channels)
+        self.bn = nn.BatchNorm2d(out_channels) if preact else None
         self.fc = nn.Linear(out_channels, num_classes)
         self.scheme = scheme
         self.depth = depth
@@ -54,12 +59,16 @@ class ResidualNet(nn.Module):
     def features(self, x):
         """The state after the last stage (before the head)."""
         u = self.stem(x)
+        if self.stem_bn is not None:
+            u = torch.relu(self.stem_bn(u))
         for stage in self.stages:
             u = stage(u)
         return u
 
     def forward(self, x):
-        u = torch.relu(self.bn(self.features(x)))
+        u = self.features(x)
+        if self.bn is not None:
+            u = torch.relu(self.bn(u))
         return self.fc(torch.flatten(nn.functional.adaptive_avg_pool2d(u, 1), 1))
 
     # -- the bridge back to numerics --------------------------------------------------
@@ -129,9 +138,52 @@ class ResidualNet(nn.Module):
         """
         return [None if module is None else h for module, h in self._branches()]
 
+    def sde_limit(self):
+        """The SDE a stage of this net's random steps weakly approximates
+        (:mod:`numnet.schemes.sde`): shake-shake blocks give
+        :func:`~numnet.schemes.sde.shake_shake`, with the LM-ResNet k where the stages are
+        LM steps.
+
+        >>> from numnet import nets
+        >>> nets.shake_shake(8, widths=(4, 4, 4)).sde_limit().drift
+        f1/2 + f2/2
+        """
+        from numnet.schemes import sde
+
+        from .blocks import ShakeShakeBlock
+
+        if not any(isinstance(m, ShakeShakeBlock) for m in self.modules()):
+            raise ValueError("this net has no random residual (shake-shake) blocks: no SDE limit")
+        names = {s.name for s in (self.scheme.free_symbols if self.scheme is not None else ())}
+        return sde.shake_shake(k=sp.Symbol("k") if "k" in names else 0)
+
     def coefficient_parameters(self):
-        """The learnable scheme coefficients (e.g. to exempt them from weight decay)."""
+        """The learnable scheme coefficients (the training loop gives them their own
+        weight decay: :meth:`coefficient_decay`)."""
+        for _, _, p in self._coefficients():
+            yield p
+
+    def _coefficients(self):
         for stage in self.stages:
             coef = getattr(stage, "coef", None)
             if coef is not None:
-                yield from coef.values()
+                for name, p in coef.items():
+                    yield stage.scheme, name, p
+
+    def coefficient_decay(self, mode: str) -> list:
+        """Per learnable coefficient vector, ``(parameter, center)``: the value weight
+        decay pulls it toward under ``mode`` (see
+        :data:`~numnet.nets.coefficients.COEFFICIENT_DECAY`), a float, or None for no decay.
+
+        >>> from numnet import nets
+        >>> net = nets.lm_resnet(14, widths=(4, 4, 4))
+        >>> [c for _, c in net.coefficient_decay("official")], [c for _, c in net.coefficient_decay("none")]
+        ([1.0, 1.0, 1.0], [None, None, None])
+        """
+        from .coefficients import decay_centers
+
+        out = []
+        for scheme, name, p in self._coefficients():
+            c = decay_centers(scheme, mode)[name]
+            out.append((p, None if c is None else float(c)))
+        return out

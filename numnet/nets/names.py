@@ -6,6 +6,19 @@ command line builds its ``--help`` from them).
 """
 
 REVERSIBLE_NETS = ("hamiltonian", "midpoint_net", "leapfrog_net", "revnet")  # numnet.nets.reversible_nets
-NETS = ("resnet", "lm_resnet", "adams_net", "scheme_net", "ode_net") + REVERSIBLE_NETS
+NET_ALIASES = {"resnet_postact": ("resnet", {"preact": False})}
+"""Names for a builder with fixed options, for the command line and the study:
+``resnet_postact`` is He et al. (2016a)'s ResNet, ``build("resnet", d, preact=False)``."""
+NETS = (("resnet", "lm_resnet", "adams_net", "scheme_net", "ode_net", "polynet", "shake_shake", "fractalnet")
+        + REVERSIBLE_NETS + tuple(NET_ALIASES))
 SCHEME_NETS = ("scheme_net", "ode_net")  # nets whose scheme is chosen by the caller
-STAGE_NETS = ("resnet", "lm_resnet", "adams_net", "scheme_net")  # SchemeStage nets (checkpoint=n)
+# SchemeStage nets (checkpoint=n)
+STAGE_NETS = ("resnet", "lm_resnet", "adams_net", "scheme_net", "resnet_postact", "shake_shake")
+
+COEFFICIENT_DECAY = ("official", "none", "toward-scheme", "zero")
+"""How weight decay treats a learnable scheme coefficient c (a recipe field; the centers
+are :func:`numnet.nets.coefficients.decay_centers`): ``"official"`` as the authors' code
+stores and decays it (LM-ResNet: 1 − k decayed to 0, so k → 1), ``"none"`` not at all,
+``"toward-scheme"`` toward the values that give the scheme its highest order (LM-ResNet:
+k = 0; learnable Adams: the Adams–Bashforth weights), ``"zero"`` toward c = 0 (plain
+decay of the coefficient as numnet stores it)."""

@@ -44,8 +44,10 @@ import torch
 from torch import nn
 from torch.autograd.function import once_differentiable
 
+from numnet._combine import combine
 from numnet.schemes import LinearMultistep
 from numnet.schemes.partitioned import PartitionedScheme, SecondOrderMultistep
+from numnet.schemes.plan import plan_of
 
 from .recompute import frozen_batch_norm, recomputed
 
@@ -104,12 +106,14 @@ class CouplingBlock(nn.Module):
         return tuple((t, self.h * c) for t, c in self.unit_kicks)
 
     @classmethod
-    def from_scheme(cls, scheme: PartitionedScheme, h: float, functions):
-        """Kicks of a partitioned scheme for Y' = F(Z), Z' = −G(Y) with step h:
-        Y-kicks get weight +h·c_Y, Z-kicks −h·c_Z."""
+    def from_scheme(cls, scheme: PartitionedScheme, h: float, functions, field_signs=None):
+        """Kicks of a partitioned scheme with step h, weights read from the scheme
+        (:meth:`~numnet.schemes.partitioned.PartitionedScheme.kick_weights`): for its system
+        Y' = F(Z), Z' = −G(Y), Y-kicks get +h·c_Y and Z-kicks −h·c_Z; ``field_signs``
+        (e.g. ``{"Y": 1, "Z": 1}``) for a system with other signs."""
         if not isinstance(scheme, PartitionedScheme):
             raise TypeError(f"expected a PartitionedScheme, got {type(scheme).__name__}")
-        return cls([(t, (1.0 if t == "Y" else -1.0) * float(c)) for t, c in scheme.kicks], functions, h)
+        return cls([(t, float(w)) for t, w in scheme.kick_weights(field_signs)], functions, h)
 
     def forward(self, y, z):
         for (target, w), f in zip(self.kicks, self.functions):
@@ -164,21 +168,30 @@ class MultistepBlock(nn.Module):
         if scheme.free_symbols:
             names = sorted(s.name for s in scheme.free_symbols)
             raise ValueError(f"{scheme.name} has free symbols {names}; give them values with .subs() per block")
-        if not scheme.is_explicit:
+        p = plan_of(scheme)
+        if p.implicit:
             raise ValueError(f"{scheme.name} is implicit (beta[-1] = {scheme.beta[-1]}); a block needs an explicit step")
-        s = scheme.steps
-        if any(scheme._zero(b) is not True for b in scheme.beta[:-2]):
+        s = p.steps
+        if any(j != s - 1 for j in p.f_terms):
             raise ValueError(
                 f"{scheme.name} evaluates f at older states (beta = {scheme.beta}); a block evaluates "
                 f"f only at the newest state (beta nonzero only at index s-1 = {s - 1})"
             )
-        self.order = 2 if isinstance(scheme, SecondOrderMultistep) else 1  # q: h^q multiplies f
+        self.plan, self.values = p, tuple(p.floats())
+        self.order = p.power  # q: h^q multiplies f
+        self.sign = float(sign)
         self.scheme_name = scheme.name
-        self.alpha = tuple(float(a) for a in scheme.alpha[:-1])
-        self.unit_c = float(sign * float(scheme.beta[-2]))
+        self.state_coefficients = self.values[:s]
+        """c_j = −α_j, j < s: the step is y_s = Σ c_j y_j + c·f(y_{s−1})."""
+        self.unit_c = self.sign * self.values[p.f_slot(s - 1)]
         self.h = _step_size(h)
-        self.reversible = bool(scheme.is_reversible)
+        self.reversible = p.solvable_oldest
         self.f = f
+
+    @property
+    def alpha(self) -> tuple:
+        """α_0 … α_{s−1} as floats (α_s = 1)."""
+        return tuple(0.0 - c for c in self.state_coefficients)
 
     @property
     def c(self) -> float:
@@ -187,26 +200,26 @@ class MultistepBlock(nn.Module):
 
     @property
     def steps(self) -> int:
-        return len(self.alpha)
+        return len(self.state_coefficients)
+
+    @property
+    def _scale(self) -> float:  # sign·h^q: what multiplies β in the plan's terms
+        return self.sign * self.h**self.order
 
     def _new(self, state, fx):
-        out = fx * self.c
-        for a, y in zip(self.alpha, state):
-            if a:
-                out = torch.add(out, y, alpha=-a)
-        return out
+        fs = [None] * (self.steps - 1) + [fx]
+        return combine(self.plan.terms(self.values, state, fs, scale=self._scale))
 
     def forward(self, *state):
         self._check(state)
         return (*state[1:], self._new(state, self.f(state[-1])))
 
     def _oldest(self, state_out, fx):
-        """y_0 from the output state (y_1, …, y_s) and f(y_{s−1})."""
-        acc = torch.add(state_out[-1], fx, alpha=-self.c)
-        for a, y in zip(self.alpha[1:], state_out[:-1]):
-            if a:
-                acc = torch.add(acc, y, alpha=a)
-        return acc.div_(-self.alpha[0])
+        """y_0 from the output state (y_1, …, y_s) and f(y_{s−1}): the plan's
+        solvable-oldest-state inverse, y_0 = (y_s − Σ_{j≥1} c_j y_j − c·f) / c_0."""
+        states, fs = (None, *state_out[:-1]), [None] * (self.steps - 1) + [fx]
+        terms, c0 = self.plan.oldest_terms(self.values, states, fs, state_out[-1], scale=self._scale)
+        return combine(terms).div_(c0)
 
     @torch.no_grad()
     def inverse(self, *state):
@@ -222,9 +235,10 @@ class MultistepBlock(nn.Module):
         g_new = grads[-1]
         fx, gf = _vjp(self.f, state[-2], self.c * g_new, param_grads)
         y0 = self._oldest(state, fx)
-        # y_s = −α_0 y_0 − Σ_{j≥1} α_j y_j + c f(y_{s−1}); y_1 … y_{s−1} are also passed on
-        g_in = [g_new * -self.alpha[0]] + [torch.add(g, g_new, alpha=-a) if a else g
-                                           for g, a in zip(grads[:-1], self.alpha[1:])]
+        # y_s = Σ_j c_j y_j + c f(y_{s−1}); y_1 … y_{s−1} are also passed on
+        cs = self.state_coefficients
+        g_in = [g_new * cs[0]] + [combine([(1.0, g), (cs[j], g_new)]) if j in self.plan.state_terms else g
+                                  for j, g in enumerate(grads[:-1], start=1)]
         g_in[-1] = gf.add_(g_in[-1])
         return (y0, *state[:-1]), tuple(g_in)
 

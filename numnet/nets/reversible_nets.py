@@ -246,11 +246,21 @@ def hamiltonian_stage(channels: int, blocks: int, h: float = 0.1, scheme: str = 
     ])
 
 
+REVNET_FIELD_SIGNS = {"Y": 1, "Z": 1}
+"""RevNet's system Y' = F(Z), Z' = +G(Y): Gomez et al. (2017) add G(y_1) to x_2; the
+partitioned schemes' Z' = −G(Y) has the other sign (G is learned, so both are RevNets)."""
+
+
 def revnet_stage(channels: int, blocks: int) -> ReversibleStage:
-    """``blocks`` RevNet blocks Y += F(Z), Z += G(Y) on halves of ``channels`` channels each;
-    F and G are the nets layer's pre-activation :class:`~numnet.nets.BasicBlock` branches."""
-    return ReversibleStage([CouplingBlock([("Y", 1.0), ("Z", 1.0)], [BasicBlock(channels, channels), BasicBlock(channels, channels)])
-                            for _ in range(blocks)])
+    """``blocks`` RevNet blocks Y += F(Z), Z += G(Y) on halves of ``channels`` channels each:
+    the kicks of ``partitioned.get("revnet")`` (symplectic Euler) with h = 1 and
+    :data:`REVNET_FIELD_SIGNS`; F and G are the nets layer's pre-activation
+    :class:`~numnet.nets.BasicBlock` branches."""
+    sch = partitioned.get("revnet")
+    return ReversibleStage([
+        CouplingBlock.from_scheme(sch, 1.0, [BasicBlock(channels, channels) for _ in sch.kicks], REVNET_FIELD_SIGNS)
+        for _ in range(blocks)
+    ])
 
 
 def midpoint_stage(channels: int, blocks: int, h: float = 0.1, norm: bool = True, activation=nn.ReLU) -> ReversibleStage:
@@ -261,10 +271,11 @@ def midpoint_stage(channels: int, blocks: int, h: float = 0.1, norm: bool = True
 
 
 def leapfrog_stage(channels: int, blocks: int, h: float = 0.1, norm: bool = True, activation=nn.ReLU) -> ReversibleStage:
-    """``blocks`` Störmer steps y_{j+1} = 2y_j − y_{j−1} − h² Kᵀσ(N(Ky_j)) on (y_{j−1}, y_j)."""
+    """``blocks`` Störmer steps y_{j+1} = 2y_j − y_{j−1} − h² Kᵀσ(N(Ky_j)) on (y_{j−1}, y_j):
+    the field enters with the scheme's ``FIELD_SIGN`` (y'' = −F(y), where its step bound holds)."""
     scheme = partitioned.get("stormer")
-    return ReversibleStage([MultistepBlock(scheme, TransposedConvPair(channels, norm=norm, activation=activation), h, sign=-1.0)
-                            for _ in range(blocks)])
+    return ReversibleStage([MultistepBlock(scheme, TransposedConvPair(channels, norm=norm, activation=activation), h,
+                                           sign=scheme.FIELD_SIGN) for _ in range(blocks)])
 
 
 def _net(stage, scheme, layers_per_block, depth, widths, split, steps, num_classes, in_channels, history, reversible, what):

@@ -61,12 +61,17 @@ class SchemeStage(nn.Module):
     steps in the backward pass (batch norm counted once, :mod:`numnet.nets.recompute`):
     exact gradients, activation memory of about one state per n steps, one extra forward.
     The way to save memory for schemes that cannot be inverted safely (LM-ResNet).
+    ``post_activation=True``: every new state passes through a ReLU, u_{n+1} =
+    relu(step) — He et al. (2016a)'s original ResNet with post-activation blocks.
     """
 
     def __init__(self, scheme, blocks, *, entry: bool = True, h=1, history: str = "carry",
                  rk_blocks: str = "per_stage", iterations: int = 2, init=None, survival=None,
-                 drop_mode: str = "batch", checkpoint: int = 0):
+                 drop_mode: str = "batch", checkpoint: int = 0, post_activation: bool = False):
         super().__init__()
+        if not isinstance(post_activation, bool):
+            raise TypeError(f"post_activation must be True or False, got {post_activation!r}")
+        self.post_activation = post_activation
         blocks = list(blocks)
         if not blocks:
             raise ValueError("a stage needs at least one block")
@@ -96,6 +101,8 @@ class SchemeStage(nn.Module):
                     raise ValueError(f"free symbol name {name!r} cannot name a parameter; rename it in the scheme")
                 p = nn.Parameter(torch.empty(n_slots))
                 inits[name](p)
+                if not torch.isfinite(p).all():
+                    raise ValueError(f"init of {name} gave non-finite values {p.detach().tolist()}")
                 self.coef[name] = p
         elif init is not None:
             raise ValueError(f"init was given but scheme {scheme.name} has no free symbols")
@@ -170,7 +177,13 @@ class SchemeStage(nn.Module):
                 self.euler.advance(hist, fields, self._euler_values)
             else:
                 self.rule.advance(hist, fields, self._step_values(slot))
+            self._activate(hist)
             self.rule.trim(hist)
+
+    def _activate(self, hist) -> None:
+        """Post-activation (He et al. 2016a): the new state passes through a ReLU."""
+        if self.post_activation:
+            hist[-1][0] = torch.relu(hist[-1][0])
 
     def _recomputed(self, steps, hist, gates) -> list:
         """:meth:`_run` keeping only the history it starts from; recomputed in backward."""
@@ -187,6 +200,7 @@ class SchemeStage(nn.Module):
 
     def _entry(self, u, gate):
         hist = entry_step(self.blocks[0], u, self.euler, self._euler_values, gate)
+        self._activate(hist)
         if self.history_mode == "restart":
             del hist[:-1]
         self.rule.trim(hist)
@@ -221,7 +235,7 @@ class SchemeStage(nn.Module):
         kinds = [k for k, _, _ in self.plan]
         return (f"scheme={self.scheme.name}, blocks={len(self.blocks)}, steps={len(self.plan)} "
                 f"(entry={kinds.count('entry')}, startup={kinds.count('startup')}, scheme={kinds.count('scheme')}), "
-                f"history={self.history_mode}")
+                f"history={self.history_mode}" + (", post_activation=True" if self.post_activation else ""))
 
 
 def _layout(hist) -> list:

@@ -11,8 +11,11 @@ one step of its scheme and appends the new state:
   u_{n+1} = u_n + h Σ_i b_i K_i; stages are swept in order with the newest values
   (one sweep is the explicit method exactly; implicit tableaus take ``iterations`` sweeps).
 
-Both are compiled from the scheme's exact coefficients (never re-typed) by
-:class:`~numnet.nets.coefficients.Coefficients`. The step is a plain function of the
+Both read the scheme's step plan (:func:`numnet.schemes.plan.plan_of`: the slots, their
+kinds, the term layout, the lerp pair, whether the oldest state can be solved back),
+the same plan the solver steppers read; :class:`~numnet.nets.coefficients.Coefficients`
+turns its slots into torch values, and :func:`numnet._combine.combine` (the kernel the
+solvers use too) forms every linear combination. The step is a plain function of the
 history, the vector fields and the coefficient values, so an inverse (reversible nets)
 can mirror it: :meth:`LMMRule.solve_oldest` recovers the oldest state.
 
@@ -27,150 +30,12 @@ tensor([13.])
 
 from __future__ import annotations
 
-import sympy as sp
 import torch
 
-from .coefficients import ONE, SYMBOLIC, ZERO, Coefficients, exact_number
+from numnet._combine import DROPPED, combine
+from numnet.schemes.plan import plan_of
 
-
-class _Zero:
-    """A vector-field value known to be zero (a block dropped by stochastic depth)."""
-
-    def __repr__(self):
-        return "DROPPED"
-
-
-DROPPED = _Zero()
-
-
-def combine(terms, lerp=None):
-    """Σ c·x over ``terms`` [(c, x)] with as few passes over memory as the data allow.
-
-    ``c`` is 1.0 for an exact one (no multiply), a Python float, or a 0-dim tensor
-    (learnable, differentiable); a ``x`` that is :data:`DROPPED` is skipped. ``lerp`` =
-    (i, j): terms i and j have coefficients 1 − w and w (their sum is exactly 1, as for
-    two states of a consistent LMM): they are fused into ``torch.lerp(x_i, x_j, w)``, which
-    returns x_i bit for bit when w = 0. Only the tensor this function creates is updated
-    in place, so autograd never sees an overwritten input.
-
-    With learnable coefficients the whole combination is one autograd node whose backward
-    writes only what the inputs need (g·c, or g itself for c = 1) and gets a coefficient's
-    gradient as a dot product ⟨g, x⟩ without a temporary; it saves only the x's of
-    learnable coefficients. Fixed coefficients use torch's own ops (their backward is g·c).
-
-    >>> x, y = torch.tensor([1.0, 2.0]), torch.tensor([10.0, 20.0])
-    >>> combine([(1.0, x), (0.5, y)])
-    tensor([ 6., 12.])
-    >>> combine([(0.75, x), (0.25, y), (1.0, y)], lerp=(0, 1))
-    tensor([13.2500, 26.5000])
-    """
-    if lerp is not None:
-        i, j = lerp
-        terms = [(1.0, terms[i][1]), terms[j]] + [t for m, t in enumerate(terms) if m not in lerp]
-    terms = [(c, x) for c, x in terms if x is not DROPPED]
-    if not terms:
-        raise ValueError("combine: every term is dropped")
-    lerp = lerp is not None
-    if not lerp and len(terms) == 1 and _is_one(terms[0][0]):
-        return terms[0][1]
-    coefs = [c for c, _ in terms]
-    xs = [x for _, x in terms]
-    if torch.is_grad_enabled() and any(isinstance(c, torch.Tensor) and c.requires_grad for c in coefs):
-        return _Combine.apply(lerp, len(xs), *coefs, *xs)
-    return _combine(coefs, xs, lerp)
-
-
-def _combine(coefs, xs, lerp):
-    if lerp:
-        w = coefs[1]
-        acc = torch.lerp(xs[0], xs[1], w.to(xs[0].dtype) if isinstance(w, torch.Tensor) else w)
-    elif len(xs) == 1:
-        return _scaled(xs[0], coefs[0])
-    elif _is_one(coefs[0]):
-        acc = _add(xs[0], xs[1], coefs[1])
-    elif _is_one(coefs[1]):
-        acc = _add(xs[1], xs[0], coefs[0])
-    else:
-        acc = _add(_scaled(xs[0], coefs[0]), xs[1], coefs[1])
-    for c, x in zip(coefs[2:], xs[2:]):
-        acc = _add_(acc, x, c)
-    return acc
-
-
-class _Combine(torch.autograd.Function):
-    """:func:`combine` as one autograd node (forward: the same arithmetic)."""
-
-    @staticmethod
-    def forward(ctx, lerp, n, *args):
-        coefs, xs = args[:n], args[n:]
-        ctx.lerp, ctx.n = lerp, n
-        ctx.floats = [None if isinstance(c, torch.Tensor) else c for c in coefs]
-        need_c = ctx.needs_input_grad[2:2 + n]  # a coefficient's gradient needs its x (lerp: both)
-        keep_x = [bool(need_c[i]) or (lerp and i < 2 and bool(need_c[1])) for i in range(n)]
-        ctx.keep_x = keep_x
-        ctx.save_for_backward(*[c for c in coefs if isinstance(c, torch.Tensor)],
-                              *[x for x, k in zip(xs, keep_x) if k])
-        return _combine(coefs, xs, lerp)
-
-    @staticmethod
-    def backward(ctx, g):
-        n, floats, saved = ctx.n, ctx.floats, list(ctx.saved_tensors)
-        coefs = [f if f is not None else saved.pop(0) for f in floats]
-        xs = [saved.pop(0) if k else None for k in ctx.keep_x]
-        need_c, need_x = ctx.needs_input_grad[2:2 + n], ctx.needs_input_grad[2 + n:]
-        gc, gx = [None] * n, [None] * n
-        start = 0
-        if ctx.lerp:
-            w = coefs[1]
-            if need_x[0]:
-                gx[0] = g * ((1 - w).to(g.dtype) if isinstance(w, torch.Tensor) else 1 - w)
-            if need_x[1]:
-                gx[1] = g * (w.to(g.dtype) if isinstance(w, torch.Tensor) else w)
-            if need_c[1]:
-                gc[1] = (_dot(g, xs[1]) - _dot(g, xs[0])).to(w.dtype).reshape(w.shape)
-            start = 2
-        for i in range(start, n):
-            c = coefs[i]
-            if need_x[i]:
-                gx[i] = g if _is_one(c) else g * (c.to(g.dtype) if isinstance(c, torch.Tensor) else c)
-            if need_c[i]:
-                gc[i] = _dot(g, xs[i]).to(c.dtype).reshape(c.shape)
-        return (None, None, *gc, *gx)
-
-
-def _dot(g, x):
-    """⟨g, x⟩ summed over every element, without a temporary where the layouts allow."""
-    if g.shape == x.shape and g.dtype == x.dtype and g.dtype in (torch.float32, torch.float64):
-        if g.is_contiguous() and x.is_contiguous():
-            return torch.dot(g.view(-1), x.view(-1))
-        cl = torch.channels_last
-        if g.dim() == 4 and g.is_contiguous(memory_format=cl) and x.is_contiguous(memory_format=cl):
-            return torch.dot(g.permute(0, 2, 3, 1).reshape(-1), x.permute(0, 2, 3, 1).reshape(-1))
-    return (g.float() * x.float()).sum()
-
-
-def _is_one(c):
-    return not isinstance(c, torch.Tensor) and c == 1.0
-
-
-def _scaled(x, c):
-    return x * (c.to(x.dtype) if isinstance(c, torch.Tensor) else c)
-
-
-def _add(x, y, c):
-    if isinstance(c, torch.Tensor):
-        return torch.addcmul(x, y, c.to(y.dtype))
-    return torch.add(x, y) if c == 1.0 else torch.add(x, y, alpha=c)
-
-
-def _add_(acc, y, c):
-    if isinstance(c, torch.Tensor):
-        return acc.addcmul_(y, c.to(y.dtype))
-    return acc.add_(y) if c == 1.0 else acc.add_(y, alpha=c)
-
-
-def _free_symbols_sorted(scheme):
-    return tuple(sorted(scheme.free_symbols, key=lambda s: s.name))
+from .coefficients import ONE, SYMBOLIC, Coefficients, exact_number
 
 
 class _Rule:
@@ -190,11 +55,9 @@ class _Rule:
         self.scheme = scheme
         self.h = h
         self.iterations = iterations
-        self.symbols = _free_symbols_sorted(scheme)
-        self.coefficients = Coefficients(self._coefficient_exprs(), self.symbols)
-
-    def _coefficient_exprs(self) -> list:
-        raise NotImplementedError
+        self.plan = plan_of(scheme)
+        self.symbols = self.plan.symbols
+        self.coefficients = Coefficients.from_slots(self.plan.step_slots(h))
 
     @property
     def symbol_names(self) -> tuple:
@@ -228,25 +91,13 @@ class LMMRule(_Rule):
 
     def __init__(self, scheme, h=1, iterations: int = 2):
         super().__init__(scheme, h, iterations)
-        s = self.steps = scheme.steps
-        k = self.coefficients.kinds
-        self.uses_state = tuple(k[j] != ZERO for j in range(s))
-        self.uses_f = tuple(k[s + j] != ZERO for j in range(s))
-        self.implicit = k[2 * s] != ZERO
-        states = [j for j in range(s) if self.uses_state[j]]
-        self._lerp = None
-        if len(states) == 2:
-            a, b = (scheme.alpha[j] for j in states)
-            if sp.simplify(a + b + 1) == 0:  # c_a + c_b = 1 (rho(1) = 0)
-                self._lerp = (1, 0)  # start = newer state, weight = older state's coefficient
-
-    def _coefficient_exprs(self):  # c_j = -alpha_j (j < s), then d_j = h beta_j (j <= s)
-        return [-a for a in self.scheme.alpha[:-1]] + [self.h * b for b in self.scheme.beta]
-
-    @property
-    def evaluates_newest(self) -> bool:
+        p = self.plan  # slots: c_j = -alpha_j (j < s), then d_j = h beta_j (j <= s)
+        s = self.steps = p.steps
+        self.state_terms, self.f_terms, self.implicit = p.state_terms, p.f_terms, p.implicit
+        self.uses_state = tuple(j in p.state_terms for j in range(s))
+        self.uses_f = tuple(j in p.f_terms for j in range(s))
+        self.evaluates_newest = p.evaluates_newest
         """Whether each step evaluates F at its newest state (some f-value is used)."""
-        return any(self.uses_f) or self.implicit
 
     @property
     def is_reversible(self) -> bool:
@@ -257,16 +108,10 @@ class LMMRule(_Rule):
         >>> LMMRule(get("lm_resnet")).is_reversible, LMMRule(get("ab2")).is_reversible
         (True, False)
         """
-        return not self.implicit and self.uses_state[0] and not self.uses_f[0]
+        return self.plan.solvable_oldest
 
     def ready(self, history) -> bool:
         return len(history) >= self.steps
-
-    def _terms(self, window, values):
-        s = self.steps
-        terms = [(values[j], window[j][0]) for j in range(s) if self.uses_state[j]]
-        terms += [(values[s + j], window[j][1]) for j in range(s) if self.uses_f[j]]
-        return terms
 
     def advance(self, history, fields, values) -> None:
         """Take one step: evaluate f at the newest state if needed, append the new state."""
@@ -275,9 +120,9 @@ class LMMRule(_Rule):
         if self.evaluates_newest and newest[1] is None:
             newest[1] = field(newest[0])
         window = history[-self.steps:]
-        u = combine(self._terms(window, values), self._lerp)
+        u = combine(self.plan.terms(values, [e[0] for e in window], [e[1] for e in window]), self.plan.lerp_terms)
         if self.implicit:  # u <- rhs + h beta_s F(u), from the predictor u = u_{n+s-1}
-            d, rhs, f = values[2 * self.steps], u, newest[1]
+            d, rhs, f = values[self.plan.f_slot(self.steps)], u, newest[1]
             for it in range(self.iterations):
                 u = combine([(1.0, rhs), (d, f)])
                 if it + 1 < self.iterations:
@@ -305,15 +150,9 @@ class LMMRule(_Rule):
         >>> lm.solve_oldest(hist[1:2], hist[2][0], v)
         tensor([2.])
         """
-        if not self.is_reversible:
-            raise ValueError(f"{self.scheme.name} is not reversible: it needs alpha_0 != 0, beta_0 = 0 and an explicit step")
-        s = self.steps
         window = [[None, None]] + list(newer)
-        terms = [(1.0, new)]
-        terms += [(-values[j], window[j][0]) for j in range(1, s) if self.uses_state[j]]
-        terms += [(-values[s + j], window[j][1]) for j in range(1, s) if self.uses_f[j]]
+        terms, c0 = self.plan.oldest_terms(values, [e[0] for e in window], [e[1] for e in window], new)
         acc = combine(terms)
-        c0 = values[0]
         return acc / (c0.to(acc.dtype) if isinstance(c0, torch.Tensor) else c0)
 
 
@@ -329,13 +168,8 @@ class RKRule(_Rule):
     kind = "RK"
 
     def __init__(self, scheme, h=1, iterations: int = 2):
-        super().__init__(scheme, h, iterations)
-        self.stages = scheme.stages
-        self.implicit = not scheme.is_explicit
-
-    def _coefficient_exprs(self):  # h a_ij row by row, then h b_i
-        A, s = self.scheme.A, self.scheme.stages
-        return [self.h * A[i, j] for i in range(s) for j in range(s)] + [self.h * b for b in self.scheme.b]
+        super().__init__(scheme, h, iterations)  # slots: h a_ij row by row, then h b_i
+        self.stages, self.implicit = self.plan.stages, self.plan.implicit
 
     def ready(self, history) -> bool:
         return len(history) >= 1
@@ -346,12 +180,8 @@ class RKRule(_Rule):
         K = [None] * s
         for _ in range(self.iterations if self.implicit else 1):
             for i in range(s):
-                terms = [(1.0, u)] + [
-                    (values[i * s + j], K[j]) for j in range(s) if self.coefficients.nonzero(i * s + j) and K[j] is not None
-                ]
-                K[i] = fields[i % len(fields)](combine(terms))
-        terms = [(1.0, u)] + [(values[s * s + i], K[i]) for i in range(s) if self.coefficients.nonzero(s * s + i)]
-        history.append([combine(terms), None])
+                K[i] = fields[i % len(fields)](combine(self.plan.stage_terms(i, values, u, K)))
+        history.append([combine(self.plan.update_terms(values, u, K)), None])
 
     def trim(self, history) -> None:
         del history[:-1]

@@ -44,6 +44,21 @@ class Scheme:
         return frozenset(out)
 
     @property
+    def plan(self):
+        """The step plan every executor of this scheme reads (solver steppers, net stages,
+        reversible blocks): slots and kinds, term layout, FSAL, lerp pair, implicitness,
+        whether the oldest state can be solved back. Compiled once per set of
+        coefficients, see :mod:`numnet.schemes.plan`.
+
+        >>> from numnet.schemes import get
+        >>> get("ab3").plan.f_terms, get("rk4").plan.fsal
+        ((0, 1, 2), False)
+        """
+        from .plan import plan_of
+
+        return plan_of(self)
+
+    @property
     def precision(self) -> int | None:
         """Decimal digits of the Float coefficients, or None when all are exact."""
         return precision_digits(self._coefficients())
@@ -52,11 +67,18 @@ class Scheme:
         """A new scheme with free symbols replaced by values.
 
         Keys are symbol names or symbols; an unknown name raises ``ValueError`` listing
-        the free symbols.
+        the free symbols, a NaN or infinite value one naming the symbol. A float value
+        enters as the binary fraction it is (:func:`._exact.substitute`): a coefficient
+        stays a Float where a Float holds it exactly (−k for k = −0.1), and is the exact
+        Rational where rounding would change it (k − 1), so ρ(1) = 0 is kept exactly.
 
         >>> from numnet.schemes import get
         >>> get("lm_resnet").subs(k=0).order
         1
+        >>> get("lm_resnet").subs(k=float("inf"))
+        Traceback (most recent call last):
+        ...
+        ValueError: k in lm_resnet.subs() must be finite, got inf
         """
         mapping = {}
         free = {s.name: s for s in self.free_symbols}
@@ -67,7 +89,7 @@ class Scheme:
                     f"{self.name} has no free symbol {name!r}; its free symbols are "
                     f"{sorted(free) or 'none'}"
                 )
-            mapping[free[name]] = coefficient(value, name)
+            mapping[free[name]] = coefficient(value, f"{name} in {self.name}.subs()")
         return self._rebuild(mapping)
 
     def to_nodepy(self):

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from ._exact import coefficient
+from ._exact import coefficient, substitute
 from .base import XI, Z, Scheme
 from .lmm import LinearMultistep
 from .stability import root_condition_set
@@ -101,6 +101,10 @@ class PartitionedScheme:
     name: str
     substeps: tuple
 
+    FIELD_SIGNS = (("Y", 1), ("Z", -1))
+    """The system the substeps step, Y' = +F(Z), Z' = −G(Y): the sign of each half's
+    field (the linear test problem Y' = aZ, Z' = −bY, a, b > 0, has the same signs)."""
+
     def __post_init__(self):
         if isinstance(self.substeps, (str, bytes)) or not hasattr(self.substeps, "__iter__"):
             raise TypeError(f"substeps must be a sequence of (c_Y, c_Z) pairs, got {self.substeps!r}")
@@ -129,6 +133,21 @@ class PartitionedScheme:
                 f"{self.substeps}; only kicks (one non-zero weight) can be run as a coupling"
             )
         return tuple(("Y", cy) if cy != 0 else ("Z", cz) for cy, cz in self.substeps)
+
+    def kick_weights(self, field_signs=None) -> tuple:
+        """The kicks as ``(target, w)`` with Y += h·w·F(Z) or Z += h·w·G(Y): w = sign·c with
+        the field signs of the system (default :attr:`FIELD_SIGNS`; a network whose learned
+        G enters with the other sign, as RevNet's Z += G(Y), passes its own).
+
+        >>> get("stormer_verlet").kick_weights()
+        (('Z', -1/2), ('Y', 1), ('Z', -1/2))
+        >>> get("revnet").kick_weights({"Y": 1, "Z": 1})
+        (('Y', 1), ('Z', 1))
+        """
+        signs = dict(self.FIELD_SIGNS if field_signs is None else field_signs)
+        if set(signs) != {"Y", "Z"} or any(v not in (1, -1) for v in signs.values()):
+            raise ValueError(f"field_signs must give +1 or -1 for 'Y' and 'Z', got {field_signs!r}")
+        return tuple((t, signs[t] * c) for t, c in self.kicks)
 
     @property
     def is_reversible(self) -> bool:
@@ -217,6 +236,11 @@ class SecondOrderMultistep(Scheme):
 
     kind = "LMM2"
 
+    FIELD_SIGN = -1
+    """The sign of a monotone field F (Jacobian positive semidefinite, e.g. Kᵀσ(K·)) in the
+    system whose stability :meth:`stability_set` and :meth:`step_bound` describe:
+    y'' = −F(y), the test problem y'' = −λ²y."""
+
     def __init__(self, alpha, beta, name: str | None = None):
         alpha = [coefficient(a, f"alpha[{j}]") for j, a in enumerate(alpha)]
         beta = [coefficient(b, f"beta[{j}]") for j, b in enumerate(beta)]
@@ -234,7 +258,7 @@ class SecondOrderMultistep(Scheme):
         return self.alpha + self.beta
 
     def _rebuild(self, mapping):
-        return SecondOrderMultistep([a.subs(mapping) for a in self.alpha], [b.subs(mapping) for b in self.beta], self.name)
+        return SecondOrderMultistep([substitute(a, mapping) for a in self.alpha], [substitute(b, mapping) for b in self.beta], self.name)
 
     def __repr__(self) -> str:
         return f"SecondOrderMultistep({self.name!r}, alpha={self.alpha}, beta={self.beta})"

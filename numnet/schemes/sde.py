@@ -168,15 +168,18 @@ def stochastic_depth(p=None, inverted: bool = False) -> SDELimit:
     return sde_limit(G, eta, name="stochastic depth (inverted)" if inverted else "stochastic depth")
 
 
-def shake_shake() -> SDELimit:
+def shake_shake(k=0) -> SDELimit:
     """u_{n+1} = u_n + h(η f1 + (1−η) f2), η ~ U(0, 1): drift (f1+f2)/2,
-    diffusion √(h/12) (f1 − f2).
+    diffusion √(h/12) (f1 − f2). ``k``: the LM-ResNet step (1−k)u_n + k u_{n−1} + …
+    (Lu et al.'s LM version of shake-shake): both divided by 1 + k.
 
-    >>> shake_shake().drift
-    f1/2 + f2/2
+    >>> shake_shake().drift, shake_shake("k").drift
+    (f1/2 + f2/2, (f1 + f2)/(2*(k + 1)))
     """
     f1, f2 = sp.symbols("f1 f2")
-    return sde_limit(ETA * f1 + (1 - ETA) * f2, uniform(0, 1), name="shake-shake")
+    k = sp.Symbol(k) if isinstance(k, str) and k.isidentifier() else k
+    return sde_limit(ETA * f1 + (1 - ETA) * f2, uniform(0, 1), k=k,
+                     name="shake-shake" if k == 0 else "LM shake-shake")
 
 
 def stochastic_lm_resnet(p=None, k=None, inverted: bool = False) -> SDELimit:

@@ -17,6 +17,8 @@ import math
 
 import numpy as np
 
+from numnet import _combine
+
 BACKENDS = ("numpy", "torch")
 
 
@@ -72,15 +74,14 @@ class NumpyBackend:
         return isinstance(x, np.ndarray)
 
     # -- arithmetic ----------------------------------------------------------------------
+    def sum(self, terms):
+        """Σ c·k for (c, k) in terms (c numbers): the combination kernel of
+        :mod:`numnet._combine`, which the nets layer uses too."""
+        return _combine.sum_numpy(terms)
+
     def combine(self, y, terms):
-        """y + Σ c·k for (c, k) in terms (c Python numbers), without touching y."""
-        out = None
-        for c, k in terms:
-            if out is None:
-                out = y + c * k
-            else:
-                out += c * k
-        return y.copy() if out is None else out
+        """y + Σ c·k for (c, k) in terms, without touching y."""
+        return _combine.sum_numpy([(1.0, y), *terms]) if terms else y.copy()
 
     def linear(self, W, X):
         """Σ_j W[i, j] X[..., j, :] for a constant matrix W (s × m)."""
@@ -171,18 +172,11 @@ class TorchBackend:
     def is_array(self, x):
         return isinstance(x, self.torch.Tensor)
 
+    def sum(self, terms):
+        return _combine.sum_torch(terms)
+
     def combine(self, y, terms):
-        t = self.torch
-        out = None
-        grad = t.is_grad_enabled()
-        for c, k in terms:
-            if out is None:
-                out = t.add(y, k, alpha=c)
-            elif grad:
-                out = t.add(out, k, alpha=c)
-            else:
-                out.add_(k, alpha=c)
-        return y.clone() if out is None else out
+        return _combine.sum_torch([(1.0, y), *terms]) if terms else y.clone()
 
     def linear(self, W, X):
         return W.to(X.dtype) @ X

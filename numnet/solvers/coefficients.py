@@ -1,7 +1,9 @@
-"""Floating-point coefficient tables read from a scheme object (never typed here).
+"""Floating-point coefficient tables read from a scheme's step plan (never typed here).
 
-Every number comes from the scheme's exact sympy entries, evaluated to 30 digits and
-rounded once to float64. The tables are cached per scheme object.
+Every number and every layout fact (which terms are non-zero, FSAL, implicitness) comes
+from :func:`numnet.schemes.plan.plan_of`, the plan the nets layer reads too: the values are
+the exact sympy entries evaluated to 30 digits and rounded once to float64. The tables are
+cached per scheme object.
 
 >>> from numnet import schemes
 >>> rk = tableau(schemes.get("rk4"))
@@ -18,20 +20,17 @@ import functools
 from dataclasses import dataclass
 
 import numpy as np
-import sympy as sp
 
-
-def _floats(exprs) -> np.ndarray:
-    return np.array([float(sp.N(x, 30)) for x in exprs], dtype=np.float64)
+from numnet.schemes.plan import plan_of
 
 
 @dataclass(frozen=True, eq=False)
 class RKTableau:
     """A Butcher tableau as float64 arrays plus what the steppers derive from it.
 
-    ``rows[i]`` lists the non-zero (j, a_ij) of row i; ``weights`` the non-zero (i, b_i);
     ``d`` = bᵀA⁻¹ when A is invertible (the stiffly robust update of implicit methods);
-    ``fsal``: the last stage is f(t+h, y_{n+1}) (first same as last).
+    ``fsal``: the last stage is f(t+h, y_{n+1}) (first same as last). The layout is the
+    scheme's :class:`~numnet.schemes.plan.RKPlan` (``plan``).
     """
 
     name: str
@@ -44,24 +43,22 @@ class RKTableau:
     d: np.ndarray | None
     order: int
     embedded_order: int | None
+    plan: object = None
 
     @property
     def stages(self) -> int:
         return len(self.b)
 
     @functools.cached_property
-    def rows(self):
-        return [[(j, float(self.A[i, j])) for j in range(self.stages) if self.A[i, j] != 0] for i in range(self.stages)]
-
-    @functools.cached_property
-    def weights(self):
-        return [(i, float(x)) for i, x in enumerate(self.b) if x != 0]
+    def values(self) -> list:
+        """The plan's slots as Python floats (a_ij row by row, b, c, b̂): what its term
+        builders (``plan.stage_terms``, ``plan.update_terms``) read."""
+        return self.plan.floats()
 
     @functools.cached_property
     def error_weights(self):
         """Non-zero (i, b_i − b̂_i): the local error estimate is h Σ (b_i − b̂_i) k_i."""
-        e = self.b - self.b_hat
-        return [(i, float(x)) for i, x in enumerate(e) if x != 0]
+        return [(i, float(self.b[i] - self.b_hat[i])) for i in self.plan.error_weights]
 
 
 @dataclass(frozen=True, eq=False)
@@ -73,18 +70,17 @@ class LMMTableau:
     beta: np.ndarray
     explicit: bool
     order: int
+    plan: object = None
 
     @property
     def steps(self) -> int:
         return len(self.alpha) - 1
 
     @functools.cached_property
-    def history_terms(self):
-        """Non-zero (j, −α_j) and (j, β_j) for j < s: the explicit part of a step."""
-        s = self.steps
-        ys = [(j, -float(self.alpha[j])) for j in range(s) if self.alpha[j] != 0]
-        fs = [(j, float(self.beta[j])) for j in range(s) if self.beta[j] != 0]
-        return ys, fs
+    def values(self) -> list:
+        """The plan's slots as Python floats (−α_j for j < s, then β_j): what its term
+        builder ``plan.terms`` reads."""
+        return self.plan.floats()
 
 
 @functools.lru_cache(maxsize=256)
@@ -103,16 +99,15 @@ def tableau(scheme):
     if kind not in ("RK", "LMM"):
         raise TypeError(f"scheme must be a numnet.schemes RungeKutta or LinearMultistep, got {scheme!r}")
     scheme._require_concrete("integration")
+    plan = plan_of(scheme)
     if kind == "LMM":
-        return LMMTableau(scheme.name, _floats(scheme.alpha), _floats(scheme.beta), scheme.is_explicit, scheme.order)
-    s = scheme.stages
-    A = _floats(list(scheme.A)).reshape(s, s)
-    b, c = _floats(scheme.b), _floats(scheme.c)
-    b_hat = None if scheme.b_hat is None else _floats(scheme.b_hat)
-    explicit = scheme.is_explicit
-    fsal = explicit and scheme.c[-1] == 1 and all(scheme.A[s - 1, j] == scheme.b[j] for j in range(s))
+        v, s = np.array(plan.floats(), dtype=np.float64), plan.steps
+        alpha = np.append(-v[:s], 1.0) + 0.0  # + 0.0: no negative zeros
+        return LMMTableau(scheme.name, alpha, v[s:], not plan.implicit, scheme.order, plan)
+    arr = plan.arrays()
+    A, b = arr["A"], arr["b"]
     d = None
-    if not explicit and np.linalg.cond(A) < 1e12:
+    if plan.implicit and np.linalg.cond(A) < 1e12:
         d = np.linalg.solve(A.T, b)
-    return RKTableau(scheme.name, A, b, c, b_hat, explicit, bool(fsal), d, scheme.order,
-                     scheme.embedded_order)
+    return RKTableau(scheme.name, A, b, arr["c"], arr["b_hat"], not plan.implicit, plan.fsal, d, scheme.order,
+                     scheme.embedded_order, plan)

@@ -1,9 +1,12 @@
 """Linear multistep stepping: a history of s states and f-values, explicit or implicit.
 
 y_{n+s} = −Σ_{j<s} α_j y_{n+j} + h Σ_{j<s} β_j f_{n+j} + h β_s f(y_{n+s}); only the
-non-zero coefficients are touched. The implicit part is solved by the same simplified
-Newton iteration as implicit RK stages (one "stage", W = h β_s, Jacobian at the newest
-known state), and f_{n+s} is recovered as Z / (h β_s) without another call of f.
+non-zero coefficients are touched: the explicit part is the scheme's step plan
+(:meth:`numnet.schemes.plan.LMMPlan.terms`, the same the net stages run) summed by the
+shared kernel of :mod:`numnet._combine` (``be.sum``). The implicit part is solved by the
+same simplified Newton iteration as implicit RK stages (one "stage", W = h β_s, Jacobian
+at the newest known state), and f_{n+s} is recovered as Z / (h β_s) without another call
+of f.
 
 Starting values y_1 … y_{s−1} come from a one-step Runge–Kutta method, by default
 Dormand–Prince (order 5) for explicit and Radau IIA (3 stages, order 5, L-stable, so stiff
@@ -36,17 +39,11 @@ class LMMStepper(newton.Stepper):
     0.815
     """
 
-    def __init__(self, tab, f, be, **kwargs):
-        super().__init__(tab, f, be, **kwargs)
-        self.y_terms, self.f_terms = tab.history_terms
-
     def step(self, n, t_last, ys, fs, h):
         """(y_{n+s}, f_{n+s}) from the histories ``ys``, ``fs`` (oldest first, length s);
         ``t_last`` is t_{n+s−1}, the newest known time."""
         be = self.be
-        hist = [(c, ys[j]) for j, c in self.y_terms] + [(h * c, fs[j]) for j, c in self.f_terms]
-        c0, y_first = hist[0]
-        base = be.combine(y_first if c0 == 1 else c0 * y_first, hist[1:])
+        base = be.sum(self.tab.plan.terms(self.tab.values, ys, fs, scale=h))
         t_new = t_last + h
         if self.tab.explicit:
             self.f_calls += 1

@@ -6,6 +6,10 @@ stage to the next step as k_1. Implicit: the stage increments Z_i = h Σ_j a_ij 
 a simplified Newton iteration (:mod:`numnet.solvers.newton`); then
 y_{n+1} = y + Σ d_i Z_i with d = bᵀA⁻¹ when A is invertible (no further f-evaluations and
 no amplification of the Newton residual by stiff f), else y + h Σ b_i f(Y_i).
+
+The layout (non-zero a_ij and b_i, FSAL) is the scheme's step plan
+(:class:`numnet.schemes.plan.RKPlan`, the same the net stages run); every combination
+goes through the shared kernel of :mod:`numnet._combine` (``be.sum``).
 """
 
 from __future__ import annotations
@@ -38,20 +42,21 @@ class RKStepper(newton.Stepper):
 
     def _explicit(self, t, y, h, k1, error):
         tab, be, f = self.tab, self.be, self.f
-        K = []
+        plan, v = tab.plan, tab.values
+        K = [None] * plan.stages
         yi = y
-        for i, row in enumerate(tab.rows):
+        for i in range(plan.stages):
             if i == 0 and k1 is not None:
-                K.append(k1)
+                K[0] = k1
                 continue
-            yi = be.combine(y, [(h * a, K[j]) for j, a in row]) if i else y
-            K.append(f(t + tab.c[i] * h, yi))
+            yi = be.sum(plan.stage_terms(i, v, y, K, scale=h)) if i else y
+            K[i] = f(t + tab.c[i] * h, yi)
             self.f_calls += 1
         self.stages = K  # the last step's k_i, for a continuous extension (numnet.solvers.dense)
-        if tab.fsal:
+        if plan.fsal:
             y_new, k_next = yi, K[-1]
         else:
-            y_new, k_next = be.combine(y, [(h * w, K[i]) for i, w in tab.weights]), None
+            y_new, k_next = be.sum(plan.update_terms(v, y, K, scale=h)), None
         if not error:
             return y_new, k_next
         err = be.combine(be.zeros_like(y), [(h * e, K[i]) for i, e in tab.error_weights])
@@ -72,4 +77,4 @@ class RKStepper(newton.Stepper):
             return be.combine(y, [(float(di), Z[..., i, :]) for i, di in enumerate(tab.d) if di != 0]), None
         K = [self.f(nodes[i], y + Z[..., i, :]) for i in range(m)]
         self.f_calls += m
-        return be.combine(y, [(h * w, K[i]) for i, w in tab.weights]), None
+        return be.sum(tab.plan.update_terms(tab.values, y, K, scale=h)), None

@@ -29,8 +29,15 @@ DEFAULT_NETS = {
 }
 """The builder for a scheme given alone; other schemes compile with ``scheme_net``."""
 
-PAPER_ARCHS = ("resnet", "lm_resnet", "adams2", "adams2_learnable", "adams3", "adams3_learnable", "heun")
-"""The study of issue 9: ResNet, LM-ResNet, Adams nets (fixed and learnable), an RK2 net."""
+FIXED_NETS = {"resnet": "euler", "lm_resnet": "lm_resnet", "resnet_postact": "euler", "polynet": "poly2",
+              "shake_shake": "euler", "fractalnet": "heun"}
+"""Nets that fix their scheme (net → scheme); those not a scheme's name can be named alone."""
+
+PAPER_ARCHS = ("resnet_postact", "resnet", "lm_resnet", "adams2", "adams2_learnable", "adams3", "adams3_learnable",
+               "heun")
+"""The study of issue 9: ResNet (He et al. 2016a's post-activation net, the baseline of the
+LM-ResNet paper's table, and the pre-activation one of the authors' code), LM-ResNet,
+Adams nets (fixed and learnable), an RK2 net."""
 
 
 @dataclass(frozen=True)
@@ -48,8 +55,8 @@ def parse_arch(spec: str) -> Arch:
 
     >>> parse_arch("resnet")
     Arch(label='resnet', net='resnet', scheme='euler')
-    >>> parse_arch("scheme_net:rk4").net
-    'scheme_net'
+    >>> parse_arch("scheme_net:rk4").net, parse_arch("resnet_postact")
+    ('scheme_net', Arch(label='resnet_postact', net='resnet_postact', scheme='euler'))
     >>> parse_arch("resnet:heun")
     Traceback (most recent call last):
     ...
@@ -64,12 +71,14 @@ def parse_arch(spec: str) -> Arch:
     if not isinstance(spec, str) or not re.fullmatch(r"[A-Za-z0-9_]+(:[A-Za-z0-9_]+)?", spec):
         raise ValueError(f"architecture must be 'scheme' or 'net:scheme' (letters, digits, _), got {spec!r}")
     net, _, name = spec.rpartition(":")
+    if not net and name in FIXED_NETS:     # a net that fixes its scheme, named alone
+        net, name = name, FIXED_NETS[name]
     try:
         scheme = get(name).name
     except ValueError as e:
         raise ValueError(f"architecture {spec!r}: {e}") from None
     net = net or DEFAULT_NETS.get(scheme, "scheme_net")
-    fixed = {"resnet": "euler", "lm_resnet": "lm_resnet"}.get(net)
+    fixed = FIXED_NETS.get(net)
     if fixed and scheme != fixed or net == "adams_net" and not re.fullmatch(r"adams[23](_learnable)?", scheme):
         raise ValueError(f"architecture {spec!r}: net {net!r} runs {fixed or 'an Adams scheme'}, not {scheme!r}; "
                          f"use scheme_net:{scheme}")

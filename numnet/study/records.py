@@ -127,7 +127,7 @@ def scheme_to_dict(scheme) -> dict:
     >>> from numnet.schemes import get
     >>> d = scheme_to_dict(get("lm_resnet").subs(k=-0.1))
     >>> d["alpha"], scheme_from_dict(d).alpha == get("lm_resnet").subs(k=-0.1).alpha
-    ([0.1, -1.1, '1'], True)
+    ([0.1, '-39631676720860365/36028797018963968', '1'], True)
     """
     if scheme.kind == "LMM":
         return {"kind": "LMM", "name": scheme.name, "alpha": [_enc(a) for a in scheme.alpha],

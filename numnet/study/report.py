@@ -46,7 +46,8 @@ PRESETS = {
     "default": {"archs": ("resnet", "lm_resnet", "adams2", "adams2_learnable", "heun"), "depths": (20,),
                 "seeds": (0,), "epochs": 2, "train_size": 10000, "batch_size": 128, "spectra": 4,
                 "verify": None, "img_s": 500},
-    "full": {"archs": ("resnet", "lm_resnet", "adams2", "adams2_learnable", "adams3", "adams3_learnable", "heun"),
+    "full": {"archs": ("resnet_postact", "resnet", "lm_resnet", "adams2", "adams2_learnable", "adams3",
+                       "adams3_learnable", "heun"),
              "depths": (20, 32, 44, 56), "seeds": (0, 1, 2), "epochs": None, "train_size": None,
              "batch_size": None, "spectra": 8, "verify": None, "img_s": 5000},
 }
@@ -173,7 +174,7 @@ def figure_caption(text: str) -> str:
 
 
 def train_part(out: Path, settings: dict, bar, *, data: str = "fashion_mnist", data_root=None,
-               device: str = "auto", fast: bool = True, mode: str = "default") -> Section:
+               download: bool = False, device: str = "auto", fast: bool = True, mode: str = "default") -> Section:
     """A small study on real data: the table with its column definitions, the training
     curves and the learned-coefficient figures, each with a caption."""
     from . import study
@@ -190,7 +191,7 @@ def train_part(out: Path, settings: dict, bar, *, data: str = "fashion_mnist", d
     from numnet.train.fastpath import fast_paths
 
     try:
-        splits = load_data(data, root=data_root)
+        splits = load_data(data, root=data_root, download=download)
     except DataNotFoundError as e:
         return missing_section("train", title, f"the data set was not found.\n\n```\n{e}\n```")
     if settings["train_size"] and settings["train_size"] < len(splits.train):  # the preset's cap
@@ -254,8 +255,8 @@ def train_seconds(settings, images: int, epochs: int) -> float:
 
 # -- the whole report ------------------------------------------------------------------------
 def build_report(out, *, mode: str = "default", parts=None, data: str = "fashion_mnist", data_root=None,
-                 device: str = "auto", progress: bool = True, threads: int | None = None, fast: bool = True,
-                 argv=None) -> tuple:
+                 download: bool = False, device: str = "auto", progress: bool = True, threads: int | None = None,
+                 fast: bool = True, argv=None) -> tuple:
     """Write ``out/report.md`` with the requested parts (default: all). Returns
     ``(sections, exit_code)``: 1 when a part named in ``parts`` could not run or failed.
 
@@ -286,7 +287,8 @@ def build_report(out, *, mode: str = "default", parts=None, data: str = "fashion
     runners = {
         "schemes": lambda bar: schemes_part(out, settings, bar),
         "verify": lambda bar: verify_part(out, settings, bar),
-        "train": lambda bar: train_part(out, settings, bar, data=data, data_root=data_root, device=device, fast=fast,
+        "train": lambda bar: train_part(out, settings, bar, data=data, data_root=data_root, download=download,
+                                        device=device, fast=fast,
                                         mode=mode),
     }
     estimate = {"schemes": 6.0, "verify": VERIFY_SECONDS * len(verify_items(settings)) if "verify" in parts else 0.0,

@@ -28,6 +28,7 @@ from pathlib import Path
 
 from numnet.plots.learned import block_schemes
 
+from numnet.errors import ConfigError
 from numnet.fileio import dumps, loads, read_json, write_json
 
 from .grid import Run
@@ -37,8 +38,9 @@ from .wiring import require
 TRAIN_DIR = "train"
 
 
-class StaleRecord(ValueError):
-    """A record in the study folder was trained under another configuration."""
+class StaleRecord(ConfigError):
+    """A record in the study folder was trained under another configuration (a ValueError,
+    and a user error: the command line prints it as one line, exit status 2)."""
 
 
 def run_config(run: Run, splits, recipe) -> dict:

@@ -33,7 +33,8 @@ COLUMNS = (
     ("order", "order p"), ("consistent_with", "consistent with"), ("order_rescaled", "order on c·u' = f"),
     ("lmm_error_constant", "LMM C_{p+1}/σ(1)"), ("rk_error_norm", "RK ‖τ_{p+1}‖₂"),
     ("zero_stable", "zero-stable"), ("stability_interval", "stability interval"),
-    ("learned", "learned coefficients"), ("test_error", "test error (%)"), ("runs", "runs"),
+    ("learned", "learned coefficients"), ("coefficient_decay", "coef. decay"), ("test_error", "test error (%)"),
+    ("runs", "runs"),
 )
 """(key, Markdown header) of the table's columns, in order."""
 
@@ -52,6 +53,9 @@ DEFINITIONS = {
     "stability interval": "(a, 0]: the negative real z = hλ for which the step is absolutely stable "
                           "(learned schemes: the interval every block shares, and the range of a over blocks)",
     "learned coefficients": "mean ± std [min, max] of each learned coefficient over blocks and seeds",
+    "coef. decay": "how weight decay treats the learnable scheme coefficients (Recipe.coefficient_decay): "
+                   "official = as the LM-ResNet code (decay of the stored 1−k, pulling k toward 1), none, "
+                   "toward-scheme (toward the highest-order values), zero (of k itself)",
     "test error (%)": "test error after the last epoch; mean ± sample std over seeds when there are several",
 }
 """What each column of the table means (printed under the table in the report)."""
@@ -192,6 +196,18 @@ def coefficient_stats(runs_coefficients) -> dict:
             for s, v in sorted(by.items())}
 
 
+def coefficient_decay(records) -> str:
+    """How the runs' recipes decayed learnable coefficients (``Recipe.coefficient_decay``);
+    records from before the field existed decayed k itself toward 0 (``"zero"``).
+
+    >>> coefficient_decay([{"recipe": {"coefficient_decay": "official"}}, {"recipe": {}}])
+    'official, zero (recorded before the field)'
+    """
+    seen = sorted({(rec.get("recipe") or {}).get("coefficient_decay", "zero (recorded before the field)")
+                   for rec in records})
+    return ", ".join(seen)
+
+
 # -- the table ----------------------------------------------------------------------------------
 def summarise(records) -> list:
     """One row per (arch, depth) from run records (see :mod:`numnet.study.runner`)."""
@@ -217,6 +233,7 @@ def summarise(records) -> list:
             "learned": "; ".join(f"{s}: {_g(v['mean'])} ± {_g(v['std'])} [{_g(v['min'])}, {_g(v['max'])}]"
                                  for s, v in stats.items()),
             "learned_stats": stats,
+            "coefficient_decay": coefficient_decay(recs) if scheme.free_symbols else "",
             "test_error_mean": float(np.mean(errors)),
             "test_error_std": float(np.std(errors, ddof=1)) if len(errors) > 1 else None,
             "runs": len(recs),
@@ -244,7 +261,7 @@ def markdown(rows) -> str:
     """The table as GitHub Markdown.
 
     >>> print(markdown([]).splitlines()[0])
-    | net | scheme | depth | params | order p | consistent with | order on c·u' = f | LMM C_{p+1}/σ(1) | RK ‖τ_{p+1}‖₂ | zero-stable | stability interval | learned coefficients | test error (%), one seed | runs |
+    | net | scheme | depth | params | order p | consistent with | order on c·u' = f | LMM C_{p+1}/σ(1) | RK ‖τ_{p+1}‖₂ | zero-stable | stability interval | learned coefficients | coef. decay | test error (%), one seed | runs |
     """
     from numnet.schemes.table import format_table
 

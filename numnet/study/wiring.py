@@ -45,10 +45,11 @@ def require(layer: str, name: str):
     return getattr(importlib.import_module(LAYERS[layer]), name)
 
 
-def load_data(name: str = "fashion_mnist", *, root=None, train_size: int | None = None, val_split: int = 0):
-    """``numnet.data.load(name, root=, val_split=)``, the training set cut to its first
-    ``train_size`` images when given."""
-    splits = require("data", "load")(name, root=root, val_split=val_split)
+def load_data(name: str = "fashion_mnist", *, root=None, train_size: int | None = None, val_split: int | float = 0,
+              download: bool = False):
+    """``numnet.data.load(name, root=, val_split=, download=)``, the training set cut to its
+    first ``train_size`` images when given."""
+    splits = require("data", "load")(name, root=root, val_split=val_split, download=download)
     return splits.limit_train(train_size) if train_size else splits
 
 

@@ -3,7 +3,7 @@
 - :func:`train` — ``train(model, data, recipe)`` → :class:`TrainResult`; checkpoints,
   ``resume=True``, metrics as JSON lines, DDP under ``torchrun``.
 - :class:`Recipe`, :data:`RECIPES`, :func:`get_recipe` — recipes as data
-  (``paper-cifar10``, ``paper-cifar100``, ``quick``).
+  (``paper-cifar10``, ``paper-cifar100``, ``quick``, ``chang2018-stl10``, ``torchvision-imagenet``).
 - :func:`evaluate` — loss and accuracy of a model over a loader.
 - :class:`RunLocked` — raised when another process is training into the same ``out``
   (:mod:`numnet.train.lock`).

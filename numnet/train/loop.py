@@ -30,20 +30,23 @@ import torch.nn.functional as F
 from torch import nn
 
 from numnet.data import Loader, Splits
+from numnet.data.dataset import SplitsBase
+from numnet.errors import ConfigError, ConfigTypeError
 from numnet.fileio import append_jsonl, atomic_write, write_json
 from numnet.train import checkpoint
 from numnet.train.config import describe, differences
+from numnet.train.decay import sgd
 from numnet.train.distributed import Context, setup
 from numnet.train.lock import clean_temporaries, run_lock
 from numnet.train.recipe import Recipe, default_recipe, get_recipe
 from numnet.train.result import TrainResult
 
-__all__ = ["train", "evaluate"]
+__all__ = ["train", "evaluate", "check_fits"]
 
 CHECKPOINT, BEST, METRICS, RESULT, CONFIG = "checkpoint.pt", "best.pt", "metrics.jsonl", "result.json", "config.json"
 
 
-def train(model: nn.Module, data: Splits, recipe: str | Recipe | None = None, *,
+def train(model: nn.Module, data: SplitsBase, recipe: str | Recipe | None = None, *,
           out: str | Path | None = None, resume: bool = False, seed: int = 0,
           device: str | torch.device | None = None, bf16: bool = False,
           channels_last: bool = False, compile: bool | str = False, resident: bool = True,
@@ -82,18 +85,31 @@ def train(model: nn.Module, data: Splits, recipe: str | Recipe | None = None, *,
     """
     t_start = time.perf_counter()
     if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    if not isinstance(data, Splits):
-        raise TypeError(f"data must be numnet.data.Splits (from numnet.data.load), got {type(data).__name__}")
+        raise ConfigTypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if not isinstance(data, SplitsBase):
+        raise ConfigTypeError(f"data must be numnet.data.Splits (from numnet.data.load) or an image folder's "
+                              f"FolderSplits (numnet.data.load_image_folder), got {type(data).__name__}")
     recipe = default_recipe(data.name) if recipe is None else get_recipe(recipe)
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        raise ValueError(f"seed must be an int >= 0, got {seed!r}")
-    if stop_after is not None and (not isinstance(stop_after, int) or not 1 <= stop_after <= recipe.epochs):
-        raise ValueError(f"stop_after must be an epoch count in [1, {recipe.epochs}], got {stop_after!r}")
+        raise ConfigError(f"seed must be an int >= 0, got {seed!r}")
+    if stop_after is not None and (not isinstance(stop_after, int) or isinstance(stop_after, bool)
+                                   or not 1 <= stop_after <= recipe.epochs):
+        raise ConfigError(f"stop_after must be an epoch count in [1, {recipe.epochs}], got {stop_after!r}")
     if not (isinstance(compile, bool) or isinstance(compile, str)):
-        raise TypeError(f"compile must be a bool or a torch.compile backend name, got {compile!r}")
-    if not isinstance(eval_batch_size, int) or eval_batch_size < 1:
-        raise ValueError(f"eval_batch_size must be a positive int, got {eval_batch_size!r}")
+        raise ConfigTypeError(f"compile must be a bool or a torch.compile backend name, got {compile!r}")
+    if not isinstance(eval_batch_size, int) or isinstance(eval_batch_size, bool) or eval_batch_size < 1:
+        raise ConfigError(f"eval_batch_size must be a positive int, got {eval_batch_size!r}")
+    for name, flag in (("resume", resume), ("bf16", bf16), ("channels_last", channels_last),
+                       ("resident", resident), ("progress", progress)):
+        if not isinstance(flag, bool):
+            raise ConfigTypeError(f"{name} must be True or False, got {flag!r}")
+    if meta is not None and not isinstance(meta, dict):
+        raise ConfigTypeError(f"meta must be a dict of facts about the run, got {type(meta).__name__}")
+    if out is not None and not isinstance(out, (str, Path)):
+        raise ConfigTypeError(f"out must be a directory path (str or Path), got {type(out).__name__}")
+    check_fits(model, data)
+    if recipe.levels > 1 and not isinstance(data, Splits):
+        raise ConfigError(f"multilevel recipes restrict in-memory images; {data.name} streams from an image folder")
     lock = run_lock(out) if out is not None and _main_process() else contextlib.nullcontext()
     with lock:
         if recipe.levels > 1:   # coarse-to-fine or grow-depth: a chain of plain runs, one per level
@@ -140,6 +156,44 @@ def _train_one(model, data, recipe, *, out, resume, seed, device, bf16, channels
         return run.fit(stop_after or recipe.epochs, t_start)
     finally:
         ctx.teardown()
+
+
+def check_fits(model: nn.Module, data: Splits) -> None:
+    """Refuse, before any training, data the model cannot learn: an empty split, images
+    whose channels the model does not take, or a class count that is not its output width.
+    One test image goes through the model in eval mode, without gradients (nothing in the
+    model changes).
+
+    >>> from numnet.data import load
+    >>> data = load("synthetic", train_size=8, test_size=4)   # 3 channels, 4 classes
+    >>> check_fits(torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 16 * 16, 10)), data)
+    Traceback (most recent call last):
+    ...
+    numnet.errors.ConfigError: the model gives 10 outputs per image but synthetic has 4 classes (build it with num_classes=4)
+    """
+    for split in ("train", "test"):
+        if len(getattr(data, split)) == 0:
+            raise ConfigError(f"the {split} set of {data.name} is empty; training needs images in train and test")
+    example = data.example()
+    shape = tuple(example.shape[1:])
+    param = next(model.parameters(), None)
+    image = example.float().div(255).to(param.device if param is not None else "cpu")
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            out = model(image)
+    except RuntimeError as e:
+        raise ConfigError(f"the model does not take the images of {data.name}, {shape} with {data.in_channels} "
+                          f"channel(s) (build it with in_channels={data.in_channels}); torch says: "
+                          f"{str(e).splitlines()[0]}") from e
+    finally:
+        model.train(was_training)
+    if not isinstance(out, torch.Tensor) or out.shape != (1, data.num_classes):
+        got = f"{out.shape[1] if out.ndim == 2 else tuple(out.shape[1:])}" if isinstance(out, torch.Tensor) \
+            else type(out).__name__
+        raise ConfigError(f"the model gives {got} outputs per image but {data.name} has {data.num_classes} classes "
+                          f"(build it with num_classes={data.num_classes})")
 
 
 def _fingerprint(config: dict) -> dict:
@@ -240,8 +294,7 @@ class _Run:
             self.model = self.model.to(memory_format=torch.channels_last)
         if ctx.world_size > 1 and device.type == "cuda":
             self.model = nn.SyncBatchNorm.convert_sync_batchnorm(self.model)  # same BN statistics as one GPU
-        self.optimizer = torch.optim.SGD(self.model.parameters(), lr=recipe.lr, momentum=recipe.momentum,
-                                         weight_decay=recipe.weight_decay, nesterov=recipe.nesterov)
+        self.optimizer = sgd(self.model, recipe)  # scheme coefficients decayed as recipe.coefficient_decay says
         net = self.model
         if ctx.distributed and ctx.world_size > 1:
             net = nn.parallel.DistributedDataParallel(net, device_ids=[device] if device.type == "cuda" else None)
@@ -250,12 +303,9 @@ class _Run:
         self.net = compiler(net)
         # evaluation needs no gradient synchronisation: each rank runs the plain model on its share
         self.eval_net = compiler(self.model) if net is not self.model else self.net
-        share = dict(device=device, resident=resident, channels_last=channels_last,
-                     rank=ctx.rank, world_size=ctx.world_size)
-        self.train_loader = Loader(data.train, recipe.batch_size, shuffle=True, pad=recipe.pad,
-                                   flip=recipe.flip, seed=seed, **share)
-        self.eval_loaders = {name: Loader(ds, eval_batch_size, **share)
-                             for name, ds in (("val", data.val), ("test", data.test)) if ds is not None}
+        self.train_loader, self.eval_loaders = data.loaders(
+            recipe, seed=seed, eval_batch_size=eval_batch_size, device=device, resident=resident,
+            channels_last=channels_last, rank=ctx.rank, world_size=ctx.world_size)
         self.history: list[dict] = []
         self.epoch, self.batch = 0, 0            # the next batch to run
         self.partial = {"loss": 0.0, "correct": 0.0, "seen": 0.0, "time": 0.0}  # of an interrupted epoch

@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from dataclasses import dataclass
 from fractions import Fraction
 
-__all__ = ["Recipe", "RECIPES", "get_recipe", "default_recipe"]
+from numnet.nets.names import COEFFICIENT_DECAY
+
+__all__ = ["Recipe", "RECIPES", "get_recipe", "default_recipe", "chang2018_stl10"]
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,12 @@ class Recipe:
     the remainder), and each level runs this recipe over its own epochs
     (:meth:`level_recipes`).
 
+    ``coefficient_decay`` says how weight decay treats learnable scheme coefficients
+    (LM-ResNet's k, a learnable Adams β; :data:`numnet.nets.names.COEFFICIENT_DECAY`):
+    ``"official"`` (default) as the authors' code does it — LM-ResNet's MResNet.py stores
+    1 − k and decays it, pulling k toward 1 —, ``"none"``, ``"toward-scheme"`` (toward the
+    highest-order values: k = 0, the Adams–Bashforth β) or ``"zero"`` (k itself toward 0).
+
     >>> r = Recipe("c2f", epochs=10, milestones=(5, 8), coarse_to_fine=2)
     >>> r.level_epochs, [lv.milestones for lv in r.level_recipes()]
     ((3, 3, 4), [(1.5, 2.4), (1.5, 2.4), (2, 3.2)])
@@ -72,6 +81,7 @@ class Recipe:
     level_epochs: tuple[int, ...] = ()
     transfer: str = "galerkin"
     depth_mode: str = "linear"
+    coefficient_decay: str = "official"
 
     def __post_init__(self):
         for field in ("epochs", "batch_size"):
@@ -91,6 +101,8 @@ class Recipe:
                     or not ((value <= high) if closed_high else (value < high)):
                 raise ValueError(f"{field} must be a finite number in {'[(' [not closed_low]}{low}, {high}"
                                  f"{'])' [not closed_high]}, got {value!r}")
+        if self.coefficient_decay not in COEFFICIENT_DECAY:
+            raise ValueError(f"coefficient_decay must be one of {COEFFICIENT_DECAY}, got {self.coefficient_decay!r}")
         if self.nesterov and self.momentum == 0:
             raise ValueError("nesterov needs momentum > 0")
         ms = self.milestones
@@ -194,17 +206,58 @@ def _number(q: Fraction) -> int | float:
     return int(q) if q.denominator == 1 else float(q)
 
 
+def chang2018_stl10() -> Recipe:
+    """The STL-10 recipe of Chang et al. (AAAI 2018, "Reversible architectures for
+    arbitrarily deep residual neural networks"), registered as ``chang2018-stl10``.
+
+    The authors' TensorFlow code (github changebo/revnet-public) has configurations for
+    CIFAR and ImageNet only. The STL-10 runs are the examples ``EHamiltonian_STL10.m`` and
+    ``ELeapfrog_STL10.m`` of their co-authors' Meganet.m (github XtractOpen/Meganet.m,
+    citing the paper), and every number here is read from them:
+
+    - ``batch_size=50``: ``miniBatchSize = 50`` (``floor(5000 / 50)`` batches an epoch, none short);
+    - ``epochs=100``, ``lr=0.1``, ``milestones=(50, 70, 90)``, ``gamma=0.1``: the per-epoch
+      rates ``lr = [0.1*ones(50,1); 0.01*ones(20,1); 0.001*ones(20,1); 0.0001*ones(10,1)]``;
+    - ``momentum=0.9``, no Nesterov: Meganet's ``sgd()`` default momentum 0.9, and
+      ``opt.nesterov = false`` in the examples;
+    - ``weight_decay=4e-4``: ``tikhonovReg(..., 4e-4)`` on the weights, R = 0.5·α·|θ|², added
+      to the batch-mean loss, so its gradient is 4e-4·θ, torch's weight decay;
+    - ``pad=0, flip=False``: no augmentation (``setupSTL`` feeds the images as they are).
+
+    Departures: Meganet's heavy-ball step ``d = lr·g + 0.9·d`` carries the old rate in
+    ``d`` for a few steps after each drop (torch's ``v = 0.9·v + g; θ −= lr·v`` does not);
+    the Tikhonov term there leaves some batch-norm scales and the 1×1 connectors'
+    normalisation unregularised, torch's weight decay reaches every parameter; Meganet
+    normalises each image by itself (``normalizeData``), numnet by the training set's
+    channel statistics.
+
+    >>> r = get_recipe("chang2018-stl10")
+    >>> r.batch_size, r.epochs, [r.lr_at(e) for e in (0, 49, 50, 70, 90, 99)]
+    (50, 100, [0.1, 0.1, 0.010000000000000002, 0.0010000000000000002, 0.00010000000000000003, 0.00010000000000000003])
+    """
+    return Recipe("chang2018-stl10", epochs=100, batch_size=50, lr=0.1, momentum=0.9, weight_decay=4e-4,
+                  milestones=(50, 70, 90), gamma=0.1, pad=0, flip=False)
+
+
 RECIPES: dict[str, Recipe] = {
     r.name: r for r in (
         # He et al. (2016) / Lu et al. (2018): SGD 0.9, wd 1e-4, batch 128, lr 0.1 /10 at 80, 120
         Recipe("paper-cifar10", epochs=160, milestones=(80, 120)),
         Recipe("paper-cifar100", epochs=300, milestones=(150, 225)),
         Recipe("quick", epochs=10, milestones=(5, 8)),
+        chang2018_stl10(),
+        # ImageNet as torchvision's reference ResNet recipe trains it (references/classification:
+        # 90 epochs, lr 0.1 /10 every 30, SGD 0.9, wd 1e-4, 8 GPUs x 32 = batch 256, random resized
+        # crop + flip, which the image folder applies). The optimiser is He et al.'s (2016, sec. 3.4);
+        # their schedule ("divided by 10 when the error plateaus", 60e4 iterations) and their scale
+        # augmentation (shorter side in [256, 480], 224 crop, colour) are not what this recipe runs.
+        Recipe("torchvision-imagenet", epochs=90, batch_size=256, milestones=(30, 60), pad=0, flip=True),
     )
 }
 
-# The paper recipe each data set trains with unless told otherwise.
-_DEFAULTS = {"cifar100": "paper-cifar100", "cifar100_coarse": "paper-cifar100"}
+# The paper recipe each data set trains with unless told otherwise (a fold "<set>-fold<k>" as its set).
+_DEFAULTS = {"cifar100": "paper-cifar100", "cifar100_coarse": "paper-cifar100", "stl10": "chang2018-stl10",
+             "imagenet": "torchvision-imagenet"}
 
 
 def get_recipe(name: "str | Recipe") -> Recipe:
@@ -215,7 +268,7 @@ def get_recipe(name: "str | Recipe") -> Recipe:
     >>> get_recipe("fast")
     Traceback (most recent call last):
     ...
-    ValueError: unknown recipe 'fast'; choose one of paper-cifar10, paper-cifar100, quick
+    ValueError: unknown recipe 'fast'; choose one of paper-cifar10, paper-cifar100, quick, chang2018-stl10, torchvision-imagenet
     """
     if isinstance(name, Recipe):
         return name
@@ -225,9 +278,12 @@ def get_recipe(name: "str | Recipe") -> Recipe:
 
 
 def default_recipe(data_name: str) -> Recipe:
-    """The paper recipe for a data set: CIFAR-100 trains 300 epochs, everything else 160.
+    """The paper recipe for a data set: CIFAR-100 trains 300 epochs, STL-10 (and each of
+    its folds) Chang et al.'s recipe, an ImageNet folder torchvision's reference recipe,
+    everything else the CIFAR-10 one (160 epochs).
 
-    >>> default_recipe("cifar100").name, default_recipe("cifar10").name
-    ('paper-cifar100', 'paper-cifar10')
+    >>> default_recipe("cifar100").name, default_recipe("cifar10").name, default_recipe("stl10-fold3").name
+    ('paper-cifar100', 'paper-cifar10', 'chang2018-stl10')
     """
-    return RECIPES[_DEFAULTS.get(data_name, "paper-cifar10")]
+    whole_set = re.sub(r"-fold\d+$", "", data_name)
+    return RECIPES[_DEFAULTS.get(whole_set, "paper-cifar10")]

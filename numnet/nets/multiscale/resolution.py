@@ -200,14 +200,32 @@ class GridTransfer:
         return x
 
 
+@functools.lru_cache(maxsize=None)
+def _doubling_weights(mode: str) -> tuple:
+    """(near, far): the weights of a child's own parent and of the parent's neighbour on
+    the child's side in :func:`grids.interpolation` ``(n, 2n, mode)`` — read off an
+    interior row of the exact matrix (linear: 3/4 and 1/4), the one source of the
+    tensor version :func:`_prolong_axis`.
+
+    >>> _doubling_weights("linear"), _doubling_weights("constant")
+    ((0.75, 0.25), (1.0, 0.0))
+    """
+    P = grids.interpolation(4, 8, mode)
+    near, far = P[2, 1], P[2, 0]  # child 2 of parent 1 lies on the side of parent 0
+    if (P[3, 1], P[3, 2]) != (near, far) or near + far != 1:
+        raise ValueError(f"{mode} doubling is not a symmetric two-point stencil: rows {P.row(2)}, {P.row(3)}")
+    return float(near), float(far)
+
+
 def _prolong_axis(x: torch.Tensor, dim: int, mode: str) -> torch.Tensor:
     """One axis of :func:`grids.interpolation` ``(n, 2n, mode)``, as tensor ops."""
     if mode == "constant":
         return x.repeat_interleave(2, dim)
+    near, far = _doubling_weights(mode)
     x = x.movedim(dim, -1)
     left = torch.cat([x[..., :1], x[..., :-1]], -1)    # neighbours, held constant at the ends
     right = torch.cat([x[..., 1:], x[..., -1:]], -1)
-    out = torch.stack([0.75 * x + 0.25 * left, 0.75 * x + 0.25 * right], -1).flatten(-2)
+    out = torch.stack([near * x + far * left, near * x + far * right], -1).flatten(-2)
     return out.movedim(-1, dim)
 
 
