@@ -19,6 +19,9 @@ def test_help_lists_the_choices(capsys):
                    "fashion_mnist", "cifar100_coarse", "paper-cifar100", "rk4", "ab3", "stormer_verlet",
                    "--no-reversible", "--grad-checkpoint"):
         assert choice in text, choice
+    flat = " ".join(text.split())   # argparse wraps the help
+    assert "fashion_mnist he2016-fashion-mnist" in flat  # Fashion-MNIST's default, named for what it is
+    assert "He et al. 2016's CIFAR-10 recipe applied to Fashion-MNIST" in flat.replace("- ", "-")
 
 
 @pytest.mark.parametrize("argv, message", [

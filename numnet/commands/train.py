@@ -27,7 +27,7 @@ from numnet.cli import add_data_options, choice, device, integer, number, out_di
 from numnet.errors import UserError
 from numnet.fileio import dumps, read_json
 from numnet.nets.names import NETS, REVERSIBLE_NETS, STAGE_NETS
-from numnet.train.recipe import RECIPES
+from numnet.train.recipe import DEFAULT_RECIPES, ORIGINS, RECIPES
 
 NAME = "train"
 HELP = "train a residual network built from a scheme (paper recipe, checkpointed, resumable)"
@@ -76,9 +76,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "the standard STL-10 protocol) (default: all training images)")
     t = parser.add_argument_group("training")
     t.add_argument("--recipe", type=choice(RECIPES, "recipe"), metavar="NAME",
-                   help=f"training recipe: {', '.join(RECIPES)} (default: the paper's for the data set: "
-                        "paper-cifar100 for CIFAR-100, chang2018-stl10 for STL-10, torchvision-imagenet for "
-                        "imagenet, else paper-cifar10)")
+                   help=f"training recipe: {', '.join(RECIPES)} (default: the data set's: "
+                        f"{', '.join(f'{d} {r}' for d, r in DEFAULT_RECIPES.items())}, else paper-cifar10). "
+                        f"Where they come from: {'; '.join(f'{n}: {o}' for n, o in ORIGINS.items())}")
     t.add_argument("--epochs", type=integer(1), help="run the recipe over this many epochs, milestones scaled to match")
     t.add_argument("--batch-size", type=integer(1), metavar="N", help="global batch size (default: the recipe's, 128)")
     t.add_argument("--lr", type=number(0), help="initial learning rate (default: the recipe's, 0.1)")
