@@ -141,3 +141,15 @@ def dps(f: sp.Float) -> int:
     60
     """
     return mpmath.libmp.prec_to_dps(f._prec)
+
+
+def short(value: sp.Expr) -> str:
+    """A coefficient value as a label: a float (a sympy ``Float``) to 4 significant digits,
+    an exact number or expression exactly.
+
+    >>> short(sp.Float(0.0905335322022438)), short(sp.Rational(-1, 4)), short(sp.sqrt(2) / 2)
+    ('0.09053', '-1/4', 'sqrt(2)/2')
+    """
+    if isinstance(value, sp.Float):
+        return format(float(value), ".4g")
+    return str(value)
