@@ -23,7 +23,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from numnet.cli import add_data_options, choice, device, integer, number, out_dir, user_errors
+from numnet.cli import (add_data_options, add_speed_options, choice, device, integer, number, out_dir, speed_options,
+                        user_errors)
 from numnet.errors import UserError
 from numnet.fileio import dumps, read_json
 from numnet.nets.names import NETS, REVERSIBLE_NETS, STAGE_NETS
@@ -110,10 +111,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     f = parser.add_argument_group("speed (the same algorithm)")
     f.add_argument("--device", type=device, default="auto",
                    help="auto (CUDA if available), cpu, cuda, cuda:N (default: auto)")
-    f.add_argument("--bf16", action="store_true", help="bfloat16 autocast")
-    f.add_argument("--channels-last", action="store_true", help="channels-last memory layout")
-    f.add_argument("--compile", nargs="?", const=True, default=False, metavar="BACKEND",
-                   help="torch.compile the model (optionally with a backend name)")
+    add_speed_options(parser, f)
     f.add_argument("--host-data", action="store_true", help="keep the data in host memory instead of on the device")
     f.add_argument("--no-progress", action="store_true", help="no progress bar")
     # --resume tells a flag the user gave (even with its default value) from one left out
@@ -250,6 +248,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"numnet train: warning: --net {args.net} --depth {args.depth} learns no coefficient of its scheme "
               f"{scheme.name} ({', '.join(sorted(map(str, scheme.free_symbols)))} free): every stage is too "
               f"short for a step after the start-up block(s); choose a larger depth", file=sys.stderr)
+    speed = speed_options(args)
     folder = {"num_workers": args.workers} if args.data == "imagenet" else {}
     splits = data.load(args.data, root=args.data_dir, download=args.download,
                        val_split=args.val_split, split_seed=args.split_seed, fold=args.fold, **folder)
@@ -257,8 +256,7 @@ def run(args: argparse.Namespace) -> int:
         splits = splits.limit_train(args.limit_train)
     try:
         result = train(model, splits, recipe, out=out, resume=args.resume, seed=args.seed, device=args.device,
-                       bf16=args.bf16, channels_last=args.channels_last, compile=args.compile,
-                       resident=not args.host_data, stop_after=args.stop_after, progress=not args.no_progress,
+                       **speed, resident=not args.host_data, stop_after=args.stop_after, progress=not args.no_progress,
                        meta=meta)
     except RunLocked as err:
         print(f"numnet train: {err}", file=sys.stderr)

@@ -62,6 +62,12 @@ def train(model: nn.Module, data: SplitsBase, recipe: str | Recipe | None = None
     Fast paths that do not change the algorithm: ``bf16`` (autocast to bfloat16 on CUDA
     or CPU), ``channels_last`` memory layout, ``compile`` (``True`` for the default
     ``torch.compile`` backend, or a backend name), and ``resident`` data on the device.
+    They are off unless asked (``numnet train`` turns bf16 and channels-last on where
+    :func:`numnet.train.fastpath.fast_paths` says they pay; ``paths = fast_paths(device)``,
+    ``bf16=paths.bf16, channels_last=paths.channels_last`` does the same here). Math threads are torch's own setting: call
+    ``torch.set_num_threads(n)`` before training (:func:`~numnet.train.fastpath.default_threads`
+    is what the CLI uses; on a shared machine 1). All of them are recorded in the run's
+    ``config.json`` ``options`` and none in its fingerprint: a run resumes under others.
     Under ``torchrun`` the run is data-parallel (DDP) with the same global batch.
 
     ``out``: a directory for checkpoints, ``metrics.jsonl``, ``best.pt`` (weights of the
@@ -141,7 +147,8 @@ def _train_one(model, data, recipe, *, out, resume, seed, device, bf16, channels
         "model": {"class": type(model).__name__, "parameters": sum(p.numel() for p in model.parameters())},
         "meta": dict(meta or {}),
         "options": {"bf16": bf16, "channels_last": channels_last, "compile": compile,
-                    "resident": resident, "device": str(ctx.device), "world_size": ctx.world_size},
+                    "resident": resident, "device": str(ctx.device), "world_size": ctx.world_size,
+                    "threads": torch.get_num_threads()},
     }
     out = Path(out) if out is not None else None
     try:
