@@ -249,6 +249,11 @@ def run(args: argparse.Namespace) -> int:
               f"{scheme.name} ({', '.join(sorted(map(str, scheme.free_symbols)))} free): every stage is too "
               f"short for a step after the start-up block(s); choose a larger depth", file=sys.stderr)
     speed = speed_options(args)
+    if not args.no_progress:
+        on = [name for name, flag in (("bf16 autocast", speed["bf16"]), ("channels-last", speed["channels_last"]),
+                                      ("torch.compile", speed["compile"])) if flag]
+        print(f"numnet train: {torch.get_num_threads()} thread(s), {', '.join(on) or 'fp32, default layout'} "
+              f"(--threads, --fp32, --no-channels-last to change)", file=sys.stderr)
     folder = {"num_workers": args.workers} if args.data == "imagenet" else {}
     splits = data.load(args.data, root=args.data_dir, download=args.download,
                        val_split=args.val_split, split_seed=args.split_seed, fold=args.fold, **folder)
