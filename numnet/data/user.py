@@ -97,14 +97,16 @@ def user_data(train, test, val=None, *, num_classes: int | None = None, classes=
         if num_classes is not None and num_classes != len(classes):
             raise ConfigError(f"{name}: num_classes={num_classes} but {len(classes)} class names")
         num_classes = len(classes)
-    if num_classes is None:
+    inferred = num_classes is None
+    if inferred:
         num_classes = int(splits["train"][1].max()) + 1
     elif not isinstance(num_classes, int) or isinstance(num_classes, bool) or num_classes < 1:
         raise ConfigError(f"{name}: num_classes must be a positive int, got {num_classes!r}")
     classes = classes or tuple(str(c) for c in range(num_classes))
     for k, (_, y) in splits.items():
         if int(y.min()) < 0 or int(y.max()) >= num_classes:
-            raise ConfigError(f"{name} {k}: labels must lie in [0, {num_classes}) for num_classes={num_classes}, "
+            how = " (the largest training label + 1; pass num_classes=)" if inferred else ""
+            raise ConfigError(f"{name} {k}: labels must lie in [0, {num_classes}) for num_classes={num_classes}{how}, "
                               f"got range [{int(y.min())}, {int(y.max())}]")
     sets = {k: TensorSet(x, y, classes, name) for k, (x, y) in splits.items()}
     return UserSplits(train=sets["train"], val=sets.get("val"), test=sets["test"])
