@@ -2,7 +2,9 @@
 ``torch.utils.data.Dataset`` (a ``TensorDataset``, any map-style set of ``(x, y)`` items)
 or a ``DataLoader`` (its dataset: numnet batches, shuffles and seeds itself).
 
-The images go to the network as given (as float32): **no normalisation and no
+A ``Dataset`` is read into tensors once, item by item, and held in memory (so a
+per-item random transform in it runs once, not every epoch; use a recipe's pad-crop-flip
+for augmentation). The images go to the network as given (as float32): **no normalisation and no
 augmentation by default** — numnet's own sets are normalised by their training
 statistics, a user's data is not touched. The default recipe is
 ``he2016-no-augmentation`` (He et al.'s CIFAR schedule, no pad-crop, no flip); a recipe
