@@ -196,14 +196,21 @@ def _reduce(g, x, c):
 
 
 def _dot(g, x):
-    """⟨g, x⟩ summed over every element, without a temporary where the layouts allow."""
+    """⟨g, x⟩ summed over every element, without a temporary where the layouts allow.
+
+    float32/float64 of one layout: one ``torch.dot``. Anything else (bf16 or float16 under
+    autocast, mixed layouts): one product and one sum accumulated in float32
+    (``torch.sum(g * x, dtype=float32)``, a single temporary; copying both to float32
+    first costs 2-10x as much, benchmarks/README.md). The result is at least float32.
+    """
     if g.shape == x.shape and g.dtype == x.dtype and g.dtype in (torch.float32, torch.float64):
         if g.is_contiguous() and x.is_contiguous():
             return torch.dot(g.view(-1), x.view(-1))
         cl = torch.channels_last
         if g.dim() == 4 and g.is_contiguous(memory_format=cl) and x.is_contiguous(memory_format=cl):
             return torch.dot(g.permute(0, 2, 3, 1).reshape(-1), x.permute(0, 2, 3, 1).reshape(-1))
-    return (g.float() * x.float()).sum()
+    product = g * x
+    return product.sum(dtype=torch.promote_types(product.dtype, torch.float32))
 
 
 def _is_one(c):

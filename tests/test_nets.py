@@ -448,3 +448,20 @@ def test_post_activation_options_are_checked():
     projected = nets.build("resnet", 20, preact=False, shortcut="projection")
     # option B: a 1x1 convolution + bn at the two downsampling entries
     assert sum(p.numel() for p in projected.parameters()) == 269_722 + (16 * 32 + 32 * 64) + 2 * (32 + 64)
+
+
+def test_step_schemes_read_back_in_the_family_terms():
+    # a learned step is named by its family and its value (plot labels never collide), and
+    # keeps the family's name for code that compares against the catalog
+    torch.manual_seed(2)
+    net = nets.lm_resnet(20, widths=(4, 4, 4))
+    learned = {(c["stage"], c["block"]): c["value"] for c in net.learned_coefficients()}
+    steps = [s for s in net.step_schemes() if s.kind == "scheme"]
+    assert len(steps) == len(learned) == 6
+    for s in steps:
+        k = learned[(s.stage, s.block)]
+        assert s.scheme.name == f"lm_resnet(k={format(k, '.4g')})" and s.scheme.family == "lm_resnet"
+        assert repr(s.scheme) == f"LinearMultistep('lm_resnet(k={format(k, '.4g')})')"
+        assert s.scheme.alpha[0] == schemes.get("lm_resnet").subs(k=k).alpha[0]   # exact, not the short label
+    assert len({s.scheme.name for s in steps}) == 6
+    assert schemes.get("lm_resnet").subs(k=0.31).name == "lm_resnet(k=0.31)"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from numnet.cli import add_data_options, device, integer, out_dir, user_errors
+from numnet.cli import add_data_options, add_speed_options, device, integer, out_dir, speed_options, user_errors
 
 NAME = "study"
 HELP = "train a grid of scheme nets (resumable, shardable) and write the accuracy-vs-properties table"
@@ -67,6 +67,7 @@ def add_arguments(p) -> None:
                    help="write paper_table.md/.csv from --out's records: numnet's test errors in the papers' layout "
                         "(models x depths 20/32/44/56) beside the published CIFAR-10 values (no training)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_speed_options(p)
 
 
 def _check_nets(runs, data: str) -> None:
@@ -111,7 +112,7 @@ def run(args) -> int:
             data=lambda: load_data(args.data, root=args.data_dir, train_size=args.limit_train,
                                    val_split=args.val_split, download=args.download),
             recipe=recipe, shard_of=args.shard, spectra_samples=args.spectra, progress=not args.no_progress,
-            train_options={"device": args.device, "progress": not args.no_progress},
+            train_options={"device": args.device, "progress": not args.no_progress, **speed_options(args)},
         )
     except (FloatingPointError, RunLocked) as e:  # a run diverged, or its directory is in use
         print(f"numnet study: {e}", file=sys.stderr)

@@ -23,11 +23,12 @@ import argparse
 import sys
 from pathlib import Path
 
-from numnet.cli import add_data_options, choice, device, integer, number, out_dir, user_errors
+from numnet.cli import (add_data_options, add_speed_options, choice, device, integer, number, out_dir, speed_options,
+                        user_errors)
 from numnet.errors import UserError
 from numnet.fileio import dumps, read_json
 from numnet.nets.names import NETS, REVERSIBLE_NETS, STAGE_NETS
-from numnet.train.recipe import RECIPES
+from numnet.train.recipe import DEFAULT_RECIPES, ORIGINS, RECIPES
 
 NAME = "train"
 HELP = "train a residual network built from a scheme (paper recipe, checkpointed, resumable)"
@@ -91,9 +92,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "the standard STL-10 protocol) (default: all training images)")
     t = parser.add_argument_group("training")
     t.add_argument("--recipe", type=choice(RECIPES, "recipe"), metavar="NAME",
-                   help=f"training recipe: {', '.join(RECIPES)} (default: the paper's for the data set: "
-                        "paper-cifar100 for CIFAR-100, chang2018-stl10 for STL-10, torchvision-imagenet for "
-                        "imagenet, else paper-cifar10)")
+                   help=f"training recipe: {', '.join(RECIPES)} (default: the data set's: "
+                        f"{', '.join(f'{d} {r}' for d, r in DEFAULT_RECIPES.items())}, else paper-cifar10). "
+                        f"Where they come from: {'; '.join(f'{n}: {o}' for n, o in ORIGINS.items())}")
     t.add_argument("--epochs", type=integer(1), help="run the recipe over this many epochs, milestones scaled to match")
     t.add_argument("--batch-size", type=integer(1), metavar="N", help="global batch size (default: the recipe's, 128)")
     t.add_argument("--lr", type=number(0), help="initial learning rate (default: the recipe's, 0.1)")
@@ -125,10 +126,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     f = parser.add_argument_group("speed (the same algorithm)")
     f.add_argument("--device", type=device, default="auto",
                    help="auto (CUDA if available), cpu, cuda, cuda:N (default: auto)")
-    f.add_argument("--bf16", action="store_true", help="bfloat16 autocast")
-    f.add_argument("--channels-last", action="store_true", help="channels-last memory layout")
-    f.add_argument("--compile", nargs="?", const=True, default=False, metavar="BACKEND",
-                   help="torch.compile the model (optionally with a backend name)")
+    add_speed_options(parser, f)
     f.add_argument("--host-data", action="store_true", help="keep the data in host memory instead of on the device")
     f.add_argument("--no-progress", action="store_true", help="no progress bar")
     # --resume tells a flag the user gave (even with its default value) from one left out
@@ -292,6 +290,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"numnet train: warning: --net {args.net} --depth {args.depth} learns no coefficient of its scheme "
               f"{scheme.name} ({', '.join(sorted(map(str, scheme.free_symbols)))} free): every stage is too "
               f"short for a step after the start-up block(s); choose a larger depth", file=sys.stderr)
+    speed = speed_options(args)
+    if not args.no_progress:
+        on = [name for name, flag in (("bf16 autocast", speed["bf16"]), ("channels-last", speed["channels_last"]),
+                                      ("torch.compile", speed["compile"])) if flag]
+        print(f"numnet train: {torch.get_num_threads()} thread(s), {', '.join(on) or 'fp32, default layout'} "
+              f"(--threads, --fp32, --no-channels-last to change)", file=sys.stderr)
     folder = {"num_workers": args.workers} if args.data == "imagenet" else {}
     splits = data.load(args.data, root=args.data_dir, download=args.download,
                        val_split=args.val_split, split_seed=args.split_seed, fold=args.fold, **folder)
@@ -299,8 +303,7 @@ def run(args: argparse.Namespace) -> int:
         splits = splits.limit_train(args.limit_train)
     try:
         result = train(model, splits, recipe, out=out, resume=args.resume, seed=args.seed, device=args.device,
-                       bf16=args.bf16, channels_last=args.channels_last, compile=args.compile,
-                       resident=not args.host_data, stop_after=args.stop_after, progress=not args.no_progress,
+                       **speed, resident=not args.host_data, stop_after=args.stop_after, progress=not args.no_progress,
                        meta=meta)
     except RunLocked as err:
         print(f"numnet train: {err}", file=sys.stderr)

@@ -217,7 +217,7 @@ def resolve_inits(scheme, init) -> dict:
         given = {n: init for n in names}
     out, missing = {}, []
     for n in names:
-        spec = given.get(n, DEFAULT_INITS.get((scheme.name, n)))
+        spec = given.get(n, DEFAULT_INITS.get((scheme.family, n)))
         if spec is None:
             missing.append(n)
         else:
@@ -292,4 +292,4 @@ def decay_centers(scheme, mode: str) -> dict:
         return {n: None for n in names}
     if mode == "zero":
         return {n: sp.Integer(0) for n in names}
-    return {n: sp.Integer(OFFICIAL_DECAY_CENTERS.get((scheme.name, n), 0)) for n in names}
+    return {n: sp.Integer(OFFICIAL_DECAY_CENTERS.get((scheme.family, n), 0)) for n in names}

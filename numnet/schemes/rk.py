@@ -613,7 +613,7 @@ class RungeKutta(Scheme):
         return float(np.degrees(lo))
 
     # -- display ---------------------------------------------------------------------
-    def __repr__(self) -> str:
+    def _repr_coefficients(self) -> str:
         rows = "; ".join(", ".join(str(x) for x in self.A.row(i)) for i in range(self.stages))
         b = ", ".join(str(x) for x in self.b)
         extra = "" if self.b_hat is None else ", b_hat=(" + ", ".join(str(x) for x in self.b_hat) + ")"

@@ -159,11 +159,13 @@ def scheme_to_dict(scheme) -> dict:
     >>> d = scheme_to_dict(get("lm_resnet").subs(k=-0.1))
     >>> d["alpha"], scheme_from_dict(d).alpha == get("lm_resnet").subs(k=-0.1).alpha
     ([0.1, '-39631676720860365/36028797018963968', '1'], True)
+    >>> d["name"], scheme_from_dict(d).family
+    ('lm_resnet(k=-0.1)', 'lm_resnet')
     """
+    names = {"name": scheme.name, "family": scheme.family}
     if scheme.kind == "LMM":
-        return {"kind": "LMM", "name": scheme.name, "alpha": [_enc(a) for a in scheme.alpha],
-                "beta": [_enc(b) for b in scheme.beta]}
-    return {"kind": "RK", "name": scheme.name, "A": [[_enc(x) for x in scheme.A.row(i)] for i in range(scheme.stages)],
+        return {"kind": "LMM", **names, "alpha": [_enc(a) for a in scheme.alpha], "beta": [_enc(b) for b in scheme.beta]}
+    return {"kind": "RK", **names, "A": [[_enc(x) for x in scheme.A.row(i)] for i in range(scheme.stages)],
             "b": [_enc(x) for x in scheme.b], "c": [_enc(x) for x in scheme.c]}
 
 
@@ -180,8 +182,14 @@ def scheme_from_dict(d: dict, where: str = "stored scheme"):
 
     c = _coefficients(d, where)
     if c["kind"] == "LMM":
-        return LinearMultistep(c["alpha"], c["beta"], name=d["name"])
-    return RungeKutta(c["A"], c["b"], c["c"], name=d["name"])
+        scheme = LinearMultistep(c["alpha"], c["beta"], name=d["name"])
+    else:
+        scheme = RungeKutta(c["A"], c["b"], c["c"], name=d["name"])
+    family = d.get("family", d["name"])   # records before names said their values: the name
+    if not isinstance(family, str):
+        raise ValueError(f"{where}: a stored scheme's family must be a name, got {family!r}")
+    scheme._family = family
+    return scheme
 
 
 def _coefficients(d, where: str) -> dict:

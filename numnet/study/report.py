@@ -194,7 +194,7 @@ def train_part(out: Path, settings: dict, bar, *, data: str = "fashion_mnist", d
     curves and the learned-coefficient figures, each with a caption."""
     from . import study
     from .figures import caption
-    from .wiring import load_data, make_recipe
+    from .wiring import load_data, make_recipe, require
 
     title = f"Scheme nets trained on {data}"
     gone = missing_layers("nets", "train", "data")
@@ -237,7 +237,9 @@ def train_part(out: Path, settings: dict, bar, *, data: str = "fashion_mnist", d
     figures.sort(key=order)
     speed = [h["images_per_s"] for r in records for h in r.get("history") or [] if h.get("images_per_s")]
     fast_text = ("fast paths: " + paths.reason if paths is not None else "fast paths off (fp32, default layout)")
-    body = [f"{len(splits.train)} training images, recipe `{recipe.name}` for {recipe.epochs} epoch(s) "
+    source = require("train", "origin")(recipe.name)
+    body = [f"{len(splits.train)} training images, recipe `{recipe.name}`" + (f" ({source})" if source else "")
+            + f" for {recipe.epochs} epoch(s) "
             f"(batch {recipe.batch_size}, lr {recipe.lr}), seeds {list(settings['seeds'])}; test error on the "
             f"{len(splits.test)} test images after the last epoch; {fast_text}"
             + (f"; {min(speed):.0f}–{max(speed):.0f} training images/s" if speed else "") + ". Short runs: the "
