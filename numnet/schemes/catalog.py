@@ -187,9 +187,8 @@ def _roots(poly_expr, what):
 def _collocation(c, name):
     K, rows, cK = _quadrature_rows_in_field(c, [(0, ci) for ci in c] + [(0, 1)])
     *A, b = [[sp.expand(K.to_sympy(x)) for x in row] for row in rows]
-    method = RungeKutta(A, b, c, name=name)
-    method._field_cache = (K, rows[:-1], rows[-1], cK)  # exact queries start from the nodes' field
-    return method
+    # exact queries start from the nodes' field
+    return RungeKutta(A, b, c, name=name)._prime(_field=(K, rows[:-1], rows[-1], cK))
 
 
 def gauss_legendre(s: int) -> RungeKutta:
@@ -349,15 +348,15 @@ def _build_registry():
     reg["bdf7"] = functools.partial(bdf, 7)  # kept for the zero-stability counterexample
     for s in (2, 3, 4):
         reg[f"nystrom{s}"] = functools.partial(nystrom, s)
-    reg["leapfrog"] = lambda: _renamed(nystrom(2), "leapfrog")
+    reg["leapfrog"] = lambda: nystrom(2).renamed("leapfrog")
     reg["milne_simpson"] = milne_simpson
     reg["lm_resnet"] = lm_resnet
     for n in (2, 3):
         reg[f"adams{n}"] = functools.partial(adams_net, n)
         reg[f"adams{n}_learnable"] = functools.partial(adams_net, n, True)
     reg.update(_TABLEAUS)
-    reg["backward_euler"] = lambda: _renamed(radau_iia(1), "backward_euler")
-    reg["implicit_midpoint"] = lambda: _renamed(gauss_legendre(1), "implicit_midpoint")
+    reg["backward_euler"] = lambda: radau_iia(1).renamed("backward_euler")
+    reg["implicit_midpoint"] = lambda: gauss_legendre(1).renamed("implicit_midpoint")
     for s in (1, 2, 3):
         reg[f"gauss{s}"] = functools.partial(gauss_legendre, s)
         reg[f"radau_iia{s}"] = functools.partial(radau_iia, s)
@@ -367,11 +366,6 @@ def _build_registry():
         reg[f"lobatto_iiic{s}"] = functools.partial(lobatto_iiic, s)
     reg["rk2_family"] = rk2_family
     return reg
-
-
-def _renamed(scheme, name):
-    scheme.name = name
-    return scheme
 
 
 _REGISTRY = _build_registry()

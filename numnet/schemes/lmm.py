@@ -8,7 +8,7 @@ import sympy as sp
 
 from .._lazy import lazy_module
 from ._exact import coefficient, exact, exactly, substitute
-from .base import XI, Z, Scheme
+from .base import XI, Z, Scheme, cached
 from .stability import (critical_values, gaussian_root_condition, max_root_modulus, nonnegative_on_interval,
                         root_condition, root_condition_set, roots_satisfy_condition, schur_cohn)
 
@@ -155,7 +155,7 @@ class LinearMultistep(Scheme):
         """
         return [sp.Eq(self.C(q), 0) for q in range(p + 1)]
 
-    @property
+    @cached
     def order(self) -> int:
         """Order of accuracy p (0 for an inconsistent method), derived from the C_q.
 
@@ -185,7 +185,7 @@ class LinearMultistep(Scheme):
         """ρ(1) = 0 and ρ'(1) = σ(1) (order ≥ 1)."""
         return self.order >= 1
 
-    @property
+    @cached
     def error_constant(self) -> sp.Expr:
         """C_{p+1}/σ(1): the error constant, independent of how (α, β) are scaled
         (AB2: 5/12, AM2: −1/24, BDF2: −1/3, whose raw C_3 is −2/9).
@@ -202,7 +202,7 @@ class LinearMultistep(Scheme):
             c = self.C(0) if not self._zero(self.C(0)) else self.C(1)
         return sp.nsimplify(c / s1) if self.precision is None else c / s1
 
-    @property
+    @cached
     def ssp_coefficient(self) -> sp.Expr:
         """The SSP coefficient min_{j<s, β_j>0} −α_j/β_j, or 0 when some α_j > 0 or β_j < 0
         (see :mod:`numnet.schemes.ssp`).
@@ -215,7 +215,7 @@ class LinearMultistep(Scheme):
 
         return lmm_ssp_coefficient(self)
 
-    @property
+    @cached
     def is_symmetric(self) -> bool:
         """α_j = −α_{s−j}, β_j = β_{s−j} (leapfrog, Milne–Simpson, trapezoid); see
         :func:`numnet.schemes.algebraic.is_symmetric_lmm`.
@@ -229,7 +229,7 @@ class LinearMultistep(Scheme):
         return is_symmetric_lmm(self)
 
     # -- zero stability ----------------------------------------------------------------
-    @property
+    @cached
     def is_zero_stable(self) -> bool:
         """Root condition on ρ: roots in the closed unit disk, those on the circle simple.
 
@@ -338,7 +338,7 @@ class LinearMultistep(Scheme):
         r = sp.Symbol("r", real=True)
         return critical_values(self.rho - r * sp.nsimplify(direction) * self.sigma, XI, r)
 
-    @property
+    @cached
     def is_A_stable(self) -> bool:
         """Whether the whole left half-plane is in the stability region.
 
@@ -357,7 +357,7 @@ class LinearMultistep(Scheme):
         P = sp.expand(sum(a * b * sp.chebyshevt(abs(j - k), x) for j, a in enumerate(self.alpha) for k, b in enumerate(self.beta)))
         return nonnegative_on_interval(P, x, -1, 1)
 
-    @property
+    @cached
     def is_L_stable(self) -> bool:
         """A-stable, and every root of ρ(ξ) − zσ(ξ) tends to 0 as z → ∞: σ(ξ) = β_s ξ^s
         with β_s ≠ 0 (the roots tend to those of σ; a lower degree sends some to

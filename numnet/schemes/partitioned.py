@@ -31,12 +31,12 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import sympy as sp
 
 from ._exact import coefficient, substitute
-from .base import XI, Z, Scheme
+from .base import XI, Z, Scheme, cached
 from .lmm import LinearMultistep
 from .stability import root_condition_set
 
@@ -98,7 +98,7 @@ class PartitionedScheme:
     (1, True, 1)
     """
 
-    name: str
+    name: str = field(compare=False)  # a label: equal substeps are the same scheme
     substeps: tuple
 
     FIELD_SIGNS = (("Y", 1), ("Z", -1))
@@ -283,12 +283,12 @@ class SecondOrderMultistep(Scheme):
             out -= sum(sp.Integer(j) ** (q - 2) * b for j, b in enumerate(self.beta)) / math.factorial(q - 2)
         return sp.expand(out)
 
-    @property
+    @cached
     def order(self) -> int:
         """Order of accuracy p (0 when inconsistent)."""
         return self._order_and_constant()[0]
 
-    @property
+    @cached
     def error_constant(self) -> sp.Expr:
         """C_{p+2}/σ(1)."""
         return self._order_and_constant()[1] / sum(self.beta)
