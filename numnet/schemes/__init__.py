@@ -19,13 +19,11 @@ from .catalog import (
     bdf,
     catalog,
     gauss_legendre,
-    get,
     lm_resnet,
     lobatto_iiia,
     lobatto_iiib,
     lobatto_iiic,
     milne_simpson,
-    names,
     nystrom,
     radau_iia,
     rk2_family,
@@ -34,6 +32,7 @@ from .interop import from_nodepy, to_nodepy
 from .linear import modified_linear_rate, principal_root_series
 from .lmm import LinearMultistep
 from .modified import modified_equation
+from .registry import get, names
 from .rk import RungeKutta
 from .trees import forest
 

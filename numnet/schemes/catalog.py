@@ -386,8 +386,17 @@ def names() -> list:
     return list(_REGISTRY)
 
 
+def aliases() -> dict:
+    """Alternative names: ``{alias: name}``.
+
+    >>> aliases()["resnet"]
+    'euler'
+    """
+    return dict(_ALIASES)
+
+
 def get(name: str):
-    """The scheme registered under ``name`` (aliases: forward_euler, resnet, trapezoid, …).
+    """The catalog scheme registered under ``name`` (aliases: forward_euler, resnet, trapezoid, …).
 
     Schemes are immutable in use; each call returns the same cached object.
     """

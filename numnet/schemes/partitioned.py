@@ -101,6 +101,8 @@ class PartitionedScheme:
     name: str = field(compare=False)  # a label: equal substeps are the same scheme
     substeps: tuple
 
+    kind = "partitioned"
+
     FIELD_SIGNS = (("Y", 1), ("Z", -1))
     """The system the substeps step, Y' = +F(Z), Z' = −G(Y): the sign of each half's
     field (the linear test problem Y' = aZ, Z' = −bY, a, b > 0, has the same signs)."""
@@ -393,9 +395,19 @@ def names() -> list:
     return list(_REGISTRY)
 
 
+def aliases() -> dict:
+    """Alternative names: ``{alias: name}``.
+
+    >>> aliases()["verlet"]
+    'stormer_verlet'
+    """
+    return dict(_ALIASES)
+
+
 def get(name: str):
-    """The scheme registered under ``name`` (aliases: revnet, hamiltonian → symplectic_euler;
-    verlet → stormer_verlet; leapfrog2 → stormer).
+    """The partitioned scheme registered under ``name`` (aliases: revnet, hamiltonian →
+    symplectic_euler; verlet → stormer_verlet; leapfrog2 → stormer); the same immutable
+    object on every call. :func:`numnet.schemes.get` finds these and the catalog's.
 
     >>> get("revnet").name
     'symplectic_euler'
@@ -405,4 +417,9 @@ def get(name: str):
     key = _ALIASES.get(name.lower(), name.lower())
     if key not in _REGISTRY:
         raise ValueError(f"unknown partitioned scheme {name!r}; known: {', '.join(list(_REGISTRY) + list(_ALIASES))}")
+    return _cached(key)
+
+
+@functools.lru_cache(maxsize=None)
+def _cached(key):
     return _REGISTRY[key]()
