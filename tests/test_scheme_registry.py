@@ -78,3 +78,35 @@ def test_schemes_and_train_accept_the_same_names(tmp_path):
         assert train.type(n) == n
     with pytest.raises(Exception, match="stormer_verlett"):
         train.type("stormer_verlett")
+
+
+# -- the public contract other layers use ------------------------------------------------
+def test_as_scheme_is_the_one_conversion():
+    from numnet.nets import builders
+    from numnet.plots.stability import as_schemes
+    from numnet.solvers import integrator
+
+    rk4 = schemes.get("rk4")
+    assert schemes.as_scheme("RK4") is rk4 and schemes.as_scheme(rk4) is rk4
+    assert [s.name for s in as_schemes(["ab2", rk4])] == ["ab2", "rk4"]
+    assert builders._as_scheme("heun") is schemes.get("heun") and integrator._scheme("ab3") is schemes.get("ab3")
+    for convert in (lambda x: as_schemes([x]), builders._as_scheme, integrator._scheme):
+        with pytest.raises(TypeError, match=r"numnet scheme \(.*\), got stormer_verlet \(a PartitionedScheme\)"):
+            convert("stormer_verlet")
+    with pytest.raises(TypeError, match="must be a registered name or a numnet scheme"):
+        schemes.as_scheme(object())
+    with pytest.raises(ValueError, match="kinds must be among"):
+        schemes.as_scheme("rk4", kinds=("ERK",))
+
+
+def test_require_concrete_and_is_zero_are_public():
+    lm = schemes.get("lm_resnet")
+    with pytest.raises(ValueError, match=r"integration of lm_resnet is undefined while symbols \{k\} are free"):
+        lm.require_concrete("integration")
+    lm.subs(k=0).require_concrete("integration")  # no free symbols: nothing raised
+    assert lm._require_concrete == lm.require_concrete and lm._zero == lm.is_zero  # old names kept
+    import sympy as sp
+
+    assert schemes.is_zero(sp.sqrt(2) ** 2 - 2) is True and schemes.is_zero(sp.Symbol("k")) is None
+    assert schemes.get("ab2").is_zero(sum(schemes.get("ab2").alpha)) is True
+    assert schemes.get("ab2").is_zero(schemes.get("ab2").beta[0]) is False

@@ -80,7 +80,7 @@ class LinearMultistep(Scheme):
         >>> get("ab3").is_explicit, get("am2").is_explicit
         (True, False)
         """
-        z = self._zero(self.beta[-1])
+        z = self.is_zero(self.beta[-1])
         if z is None:
             raise ValueError(f"is_explicit of {self.name} depends on beta[-1] = {self.beta[-1]}")
         return z
@@ -99,7 +99,7 @@ class LinearMultistep(Scheme):
         """
         if not self.is_explicit:
             return False
-        a0, b0 = self._zero(self.alpha[0]), self._zero(self.beta[0])
+        a0, b0 = self.is_zero(self.alpha[0]), self.is_zero(self.beta[0])
         if a0 is True or b0 is False:
             return False
         if a0 is None or b0 is None:
@@ -169,7 +169,7 @@ class LinearMultistep(Scheme):
     def _order_and_constant(self):
         for q in range(0, 2 * self.steps + 3):
             c = self.C(q)
-            z = self._zero(c)
+            z = self.is_zero(c)
             if z is None:
                 names = ", ".join(sorted(s.name for s in c.free_symbols))
                 raise ValueError(
@@ -196,10 +196,10 @@ class LinearMultistep(Scheme):
         """
         p, c = self._order_and_constant()
         s1 = sum(self.beta)
-        if self._zero(s1):
+        if self.is_zero(s1):
             raise ValueError(f"error constant of {self.name} is undefined: sigma(1) = 0")
         if p == 0:
-            c = self.C(0) if not self._zero(self.C(0)) else self.C(1)
+            c = self.C(0) if not self.is_zero(self.C(0)) else self.C(1)
         return sp.nsimplify(c / s1) if self.precision is None else c / s1
 
     @cached
@@ -242,7 +242,7 @@ class LinearMultistep(Scheme):
         [True, False]
         """
         if self.rho.free_symbols - {XI}:
-            self._require_concrete("is_zero_stable")
+            self.require_concrete("is_zero_stable")
         return root_condition(sp.Poly(exact(self.rho), XI))  # exact first: Poly would round a mix to RR
 
     def zero_stability_condition(self) -> sp.Set:
@@ -267,7 +267,7 @@ class LinearMultistep(Scheme):
 
     # -- absolute stability -----------------------------------------------------------
     def _numeric_coefficients(self):
-        self._require_concrete("numerical stability data")
+        self.require_concrete("numerical stability data")
         a = np.array([complex(x) for x in self.alpha])
         b = np.array([complex(x) for x in self.beta])
         return a, b
@@ -349,7 +349,7 @@ class LinearMultistep(Scheme):
         >>> get("am1").is_A_stable, get("bdf2").is_A_stable, get("bdf3").is_A_stable
         (True, True, False)
         """
-        self._require_concrete("is_A_stable")
+        self.require_concrete("is_A_stable")
         if not self.in_stability_region(np.array([-1.0]))[0]:
             return False
         # Re ρ(e^{iθ}) conj σ(e^{iθ}) = Σ α_j β_k cos((j−k)θ) = P(cos θ), P via Chebyshev T_m
@@ -367,9 +367,9 @@ class LinearMultistep(Scheme):
         >>> get("bdf2").is_L_stable, get("am1").is_L_stable, get("bdf3").is_L_stable
         (True, False, False)
         """
-        self._require_concrete("is_L_stable")
+        self.require_concrete("is_L_stable")
         s = self.steps
-        if self._zero(self.beta[s]) or not all(self._zero(b) for b in self.beta[:s]):
+        if self.is_zero(self.beta[s]) or not all(self.is_zero(b) for b in self.beta[:s]):
             return False
         return self.is_A_stable
 

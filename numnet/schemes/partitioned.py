@@ -273,7 +273,7 @@ class SecondOrderMultistep(Scheme):
     @property
     def is_explicit(self) -> bool:
         """β_s = 0: the new value is not passed through g."""
-        return self._zero(self.beta[-1]) is True
+        return self.is_zero(self.beta[-1]) is True
 
     is_reversible = LinearMultistep.is_reversible
     """Explicit, α_0 ≠ 0 and β_0 = 0 — the same definition as for first-order LMMs."""
@@ -298,7 +298,7 @@ class SecondOrderMultistep(Scheme):
     def _order_and_constant(self):
         for q in range(2 * self.steps + 4):
             c = self.C(q)
-            if not self._zero(c):
+            if not self.is_zero(c):
                 return max(q - 2, 0), c
         raise ValueError(f"{self.name}: all C_q vanish up to q = {2 * self.steps + 3}")
 
@@ -314,7 +314,7 @@ class SecondOrderMultistep(Scheme):
 
     def stability_set(self) -> sp.Set:
         """The exact set of x = hλ > 0 for which the recurrence satisfies the root condition."""
-        self._require_concrete("stability_set")
+        self.require_concrete("stability_set")
         return _positive_stable_set(self.characteristic_polynomial(), X)
 
     def stability_condition(self) -> sp.Boolean:

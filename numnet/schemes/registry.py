@@ -18,6 +18,7 @@ from __future__ import annotations
 import difflib
 
 from . import partitioned
+from .base import Scheme
 from .catalog import aliases as _catalog_aliases
 from .catalog import get as _catalog_get
 from .catalog import names as _catalog_names
@@ -85,3 +86,38 @@ def get(name: str):
         hint = f"; close matches: {', '.join(close)}" if close else f"; known: {', '.join(names())}"
         raise ValueError(f"unknown scheme {name!r}{hint}")
     return family_get(name)
+
+
+CLASS_OF_KIND = {"RK": "RungeKutta", "LMM": "LinearMultistep", "LMM2": "SecondOrderMultistep",
+                 "partitioned": "PartitionedScheme"}
+"""The scheme classes by their ``kind``."""
+
+
+def as_scheme(scheme, kinds=None, what: str = "scheme"):
+    """A scheme object from a registered name or a scheme (returned as it is); ``kinds``
+    (e.g. ``("RK", "LMM")``) restricts the accepted kinds. The one conversion solvers,
+    nets and plots use.
+
+    >>> as_scheme("verlet").name, as_scheme(get("rk4")) is get("rk4")
+    ('stormer_verlet', True)
+    >>> as_scheme("stormer_verlet", kinds=("RK", "LMM"))
+    Traceback (most recent call last):
+    ...
+    TypeError: scheme must be a registered name or a numnet scheme (RungeKutta or LinearMultistep), got stormer_verlet (a PartitionedScheme)
+    >>> as_scheme(3)
+    Traceback (most recent call last):
+    ...
+    TypeError: scheme must be a registered name or a numnet scheme (RungeKutta, LinearMultistep, SecondOrderMultistep or PartitionedScheme), got 3
+    """
+    if isinstance(scheme, str):
+        scheme = get(scheme)
+    allowed = tuple(CLASS_OF_KIND) if kinds is None else tuple(kinds)
+    unknown = [k for k in allowed if k not in CLASS_OF_KIND]
+    if unknown:
+        raise ValueError(f"kinds must be among {', '.join(CLASS_OF_KIND)}, got {unknown}")
+    if not isinstance(scheme, (Scheme, partitioned.PartitionedScheme)) or scheme.kind not in allowed:
+        classes = [CLASS_OF_KIND[k] for k in allowed]
+        expected = classes[0] if len(classes) == 1 else ", ".join(classes[:-1]) + " or " + classes[-1]
+        got = f"{scheme.name} (a {type(scheme).__name__})" if isinstance(scheme, (Scheme, partitioned.PartitionedScheme)) else repr(scheme)
+        raise TypeError(f"{what} must be a registered name or a numnet scheme ({expected}), got {got}")
+    return scheme

@@ -217,7 +217,7 @@ class RungeKutta(Scheme):
         >>> RungeKutta([[0, 0], ["1/2", 0]], [0, 1], c=[0, 1]).order
         1
         """
-        self._require_concrete("order")
+        self.require_concrete("order")
         if self._mode() == "exact":
             p = self._order_by_simplifying()
             if p is not None:  # the theorems' order, then the c-conditions when c != A·1
@@ -232,7 +232,7 @@ class RungeKutta(Scheme):
         """Largest q ≤ p for which every tree of order ≤ q, each non-root leaf weighted by
         c or by A·1 (all choices), satisfies b·Φ = 1/γ; p itself when c = A·1."""
         rows = [sp.expand(sum(self.A.row(i))) for i in range(self.stages)]
-        if all(self._zero(ci - ri) for ci, ri in zip(self.c, rows)):
+        if all(self.is_zero(ci - ri) for ci, ri in zip(self.c, rows)):
             return p
         f = forest(max(p, 1))
         A, b = sp.Matrix(self.A), sp.Matrix([self.b])
@@ -248,7 +248,7 @@ class RungeKutta(Scheme):
                 vecs.setdefault(tuple(sp.expand(x) for x in v), v)
             options[t] = list(vecs.values())
             for v in options[t]:
-                if not self._zero(sp.expand((b * v)[0]) - sp.Rational(1, f.gamma[t])):
+                if not self.is_zero(sp.expand((b * v)[0]) - sp.Rational(1, f.gamma[t])):
                     return int(f.order[t]) - 1
         return p
 
@@ -260,7 +260,7 @@ class RungeKutta(Scheme):
         >>> get("euler").error_coefficients()
         {'[•]': -1/2}
         """
-        self._require_concrete("error_coefficients")
+        self.require_concrete("error_coefficients")
         if q is None:
             q = self.order + 1
         _check_order_arg(q)
@@ -287,7 +287,7 @@ class RungeKutta(Scheme):
         >>> get("euler").error_constant, get("heun").error_constant
         (1/2, sqrt(5)/12)
         """
-        self._require_concrete("error_constant")
+        self.require_concrete("error_constant")
         taus = self.error_coefficients(self.order + 1).values()
         return sp.sqrt(sp.radsimp(sp.expand(sum(t**2 for t in taus))))
 
@@ -362,11 +362,11 @@ class RungeKutta(Scheme):
         for k in range(1, q + 1):
             if which == "B":
                 lhs = sum(bi * ci ** (k - 1) for bi, ci in zip(self.b, self.c)) - sp.Rational(1, k)
-                if not self._zero(lhs):
+                if not self.is_zero(lhs):
                     return False
             else:
                 v = self.A * c.applyfunc(lambda x: x ** (k - 1)) - c.applyfunc(lambda x: x**k / k)
-                if not all(self._zero(x) for x in v):
+                if not all(self.is_zero(x) for x in v):
                     return False
         return True
 
@@ -378,7 +378,7 @@ class RungeKutta(Scheme):
         >>> get("gauss2").stage_order, get("radau_iia3").stage_order, get("rk4").stage_order
         (2, 3, 1)
         """
-        self._require_concrete("stage_order")
+        self.require_concrete("stage_order")
         q = 0
         while q < 2 * self.stages + 1 and self._simplifying(q + 1, "B") and self._simplifying(q + 1, "C"):
             q += 1
@@ -394,7 +394,7 @@ class RungeKutta(Scheme):
         """
         s = self.stages
         return all(
-            self._zero(self.b[i] * self.A[i, j] + self.b[j] * self.A[j, i] - self.b[i] * self.b[j])
+            self.is_zero(self.b[i] * self.A[i, j] + self.b[j] * self.A[j, i] - self.b[i] * self.b[j])
             for i in range(s)
             for j in range(s)
         )
@@ -513,7 +513,7 @@ class RungeKutta(Scheme):
         >>> get("euler").in_stability_region(np.array([-1.0, -2.5, 1j])).tolist()
         [True, False, False]
         """
-        self._require_concrete("in_stability_region")
+        self.require_concrete("in_stability_region")
         P, Q = self._stability_polys
         p = np.array([complex(c) for c in P.all_coeffs()])
         q = np.array([complex(c) for c in Q.all_coeffs()])
@@ -542,7 +542,7 @@ class RungeKutta(Scheme):
         >>> get("gauss3").is_A_stable, get("rk4").is_A_stable
         (True, False)
         """
-        self._require_concrete("is_A_stable")
+        self.require_concrete("is_A_stable")
         P, Q = self._stability_polys
         if P.degree() > Q.degree():
             return False
@@ -578,7 +578,7 @@ class RungeKutta(Scheme):
         >>> round(get("kutta3").adjoint().stability_angle(), 4)  # R = 1/(1 − z + z²/2 − z³/6)
         88.2302
         """
-        self._require_concrete("stability_angle")
+        self.require_concrete("stability_angle")
         interval = self.stability_interval()
         if interval is sp.S.EmptySet or interval.inf != -sp.oo:
             return None

@@ -98,7 +98,7 @@ def tableau(scheme):
     kind = getattr(scheme, "kind", None)
     if kind not in ("RK", "LMM"):
         raise TypeError(f"scheme must be a numnet.schemes RungeKutta or LinearMultistep, got {scheme!r}")
-    scheme._require_concrete("integration")
+    scheme.require_concrete("integration")
     plan = plan_of(scheme)
     if kind == "LMM":
         v, s = np.array(plan.floats(), dtype=np.float64), plan.steps
