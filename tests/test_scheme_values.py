@@ -93,3 +93,18 @@ def test_copies_and_pickles_stay_frozen_and_equal():
             assert other == s and other.name == s.name
             with pytest.raises(AttributeError, match="immutable"):
                 other.name = "x"
+
+
+def test_equal_schemes_under_two_names_keep_their_names_in_caches():
+    """Value equality must not let a cache keyed by schemes hand one name's result to the
+    other: gauss1 == implicit_midpoint, yet each integration reports its own name."""
+    import numpy as np
+
+    from numnet import solvers
+
+    first = solvers.integrate("implicit_midpoint", lambda t, y: -y, (0.0, 1.0), np.ones(1), h=0.5)
+    second = solvers.integrate("gauss1", lambda t, y: -y, (0.0, 1.0), np.ones(1), h=0.5)
+    assert (first.scheme, second.scheme) == ("implicit_midpoint", "gauss1")
+    # one implicit-midpoint step on y' = -y multiplies by (1 - h/2)/(1 + h/2) = 3/5
+    assert np.allclose(second.y[-1], 0.36) and np.allclose(first.y[-1], second.y[-1])
+    assert schemes.get("gauss1").plan.name == "gauss1" and schemes.get("implicit_midpoint").plan.name == "implicit_midpoint"
