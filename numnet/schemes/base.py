@@ -19,8 +19,8 @@ Z = sp.Symbol("z")
 cached = functools.cached_property
 """The one cache of derived scheme properties: the value is computed at first access and
 stored in the instance ``__dict__`` (which bypasses the frozen ``__setattr__``). A cached
-value must depend on the coefficients only, never on the name (:meth:`Scheme.renamed`
-keeps the caches)."""
+value must depend on the coefficients only (:meth:`Scheme.renamed` keeps the caches),
+save those listed in ``Scheme._NAMED_CACHES`` (the plan carries the name for its messages)."""
 
 
 class Scheme:
@@ -50,6 +50,7 @@ class Scheme:
 
     name: str
     kind: str = "scheme"
+    _NAMED_CACHES = ("plan",)
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -91,6 +92,12 @@ class Scheme:
     def __hash__(self):
         return hash(self._key())
 
+    def __getstate__(self):
+        """Pickles and copies carry the coefficients and the name, not the caches (a number
+        field does not pickle; a cache is recomputed at first use)."""
+        cls = type(self)
+        return {k: v for k, v in self.__dict__.items() if not isinstance(getattr(cls, k, None), functools.cached_property)}
+
     def renamed(self, name: str) -> "Scheme":
         """The same scheme (equal, sharing its cached properties) under another name.
 
@@ -102,7 +109,7 @@ class Scheme:
         if not isinstance(name, str) or not name:
             raise TypeError(f"a scheme name must be a non-empty string, got {name!r}")
         new = object.__new__(type(self))
-        new.__dict__.update(self.__dict__)
+        new.__dict__.update((k, v) for k, v in self.__dict__.items() if k not in self._NAMED_CACHES)
         new.__dict__["name"] = name
         return new
 
@@ -135,7 +142,7 @@ class Scheme:
             out |= c.free_symbols
         return frozenset(out)
 
-    @property
+    @cached
     def plan(self):
         """The step plan every executor of this scheme reads (solver steppers, net stages,
         reversible blocks): slots and kinds, term layout, FSAL, lerp pair, implicitness,

@@ -318,10 +318,16 @@ class RungeKutta(Scheme):
         ck = self._node_power(k)
         return all(K.is_zero(sum((w[i] * A[i][j] for i in range(s)), K.zero) - b[j] * (K.one - ck[j]) / kk) for j in range(s))
 
+    @cached
+    def _node_powers(self) -> list:
+        """[[c_i^k] for k = 0, 1, ...] in the field, grown by :meth:`_node_power` as asked."""
+        K = self._field[0]
+        return [[K.one] * self.stages]
+
     def _node_power(self, k: int) -> list:
         """[c_i^k] in the field, built up one power at a time and kept."""
-        K, _, _, c = self._field
-        powers = self.__dict__.setdefault("_powers", [[K.one] * self.stages])
+        c = self._field[3]
+        powers = self._node_powers
         while len(powers) <= k:
             powers.append([x * y for x, y in zip(powers[-1], c)])
         return powers[k]
