@@ -168,7 +168,7 @@ class PartitionedScheme:
         """det M: 1 means the step preserves area (volume) in the (Y, Z) plane."""
         return sp.factor(self.amplification_matrix().det())
 
-    @property
+    @cached
     def is_area_preserving(self) -> bool:
         """det M = 1 for every h, a, b (true of every sequence of kicks).
 
@@ -202,7 +202,7 @@ class PartitionedScheme:
         """The largest stable step: every 0 < h < bound is stable (0 when none is)."""
         return _step_bound(self.stability_set(), H**2 * A * B)
 
-    @property
+    @cached
     def linear_order(self) -> int:
         """Order of M(h) as an approximation of exp(hJ), J = [[0, a], [−b, 0]]: the largest p
         with M(h) = Σ_{k≤p} (hJ)^k/k! + O(h^{p+1}). It is the order on linear problems, a
