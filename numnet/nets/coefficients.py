@@ -96,7 +96,7 @@ class Coefficients:
 
 
 # -- inits of learnable coefficients -------------------------------------------------
-def _uniform_left_open(lo: float, hi: float):
+def uniform_left_open(lo: float, hi: float):
     """Fill with samples of U(lo, hi], i.e. hi − (hi − lo)·U[0, 1)."""
 
     def init(t: torch.Tensor) -> None:
@@ -109,7 +109,7 @@ def _uniform_left_open(lo: float, hi: float):
 
 DEFAULT_INITS = {
     # Lu et al. (2018), reference code: k_n ~ U(-0.1, 0]
-    ("lm_resnet", "k"): _uniform_left_open(-0.1, 0.0),
+    ("lm_resnet", "k"): uniform_left_open(-0.1, 0.0),
     # Yan (2019): beta_1 (on f_n) ~ U(1, 1.1); with three steps beta_2 (on f_{n-1}) ~ U(-1, -0.9)
     ("adams2_learnable", "b1"): ("uniform", 1.0, 1.1),
     ("adams3_learnable", "b1"): ("uniform", 1.0, 1.1),
@@ -217,7 +217,7 @@ def resolve_inits(scheme, init) -> dict:
         given = {n: init for n in names}
     out, missing = {}, []
     for n in names:
-        spec = given.get(n, DEFAULT_INITS.get((scheme.name, n)))
+        spec = given.get(n, DEFAULT_INITS.get((scheme.family, n)))
         if spec is None:
             missing.append(n)
         else:
@@ -292,4 +292,4 @@ def decay_centers(scheme, mode: str) -> dict:
         return {n: None for n in names}
     if mode == "zero":
         return {n: sp.Integer(0) for n in names}
-    return {n: sp.Integer(OFFICIAL_DECAY_CENTERS.get((scheme.name, n), 0)) for n in names}
+    return {n: sp.Integer(OFFICIAL_DECAY_CENTERS.get((scheme.family, n), 0)) for n in names}

@@ -219,3 +219,15 @@ def _as_float(r: sp.Rational, prec: int) -> sp.Expr:
         return r
     odd = abs(p) >> ((abs(p) & -abs(p)).bit_length() - 1) if p else 0
     return sp.Float(r, precision=prec) if odd.bit_length() <= prec else r
+
+
+def short(value: sp.Expr) -> str:
+    """A coefficient value as a label: a float (a sympy ``Float``) to 4 significant digits,
+    an exact number or expression exactly.
+
+    >>> short(sp.Float(0.0905335322022438)), short(sp.Rational(-1, 4)), short(sp.sqrt(2) / 2)
+    ('0.09053', '-1/4', 'sqrt(2)/2')
+    """
+    if isinstance(value, sp.Float):
+        return format(float(value), ".4g")
+    return str(value)

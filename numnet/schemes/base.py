@@ -6,7 +6,7 @@ import functools
 
 import sympy as sp
 
-from ._exact import coefficient, precision_digits
+from ._exact import coefficient, precision_digits, short
 from ._exact import is_zero as _is_zero
 from .stability import ray_interval
 
@@ -98,19 +98,29 @@ class Scheme:
         cls = type(self)
         return {k: v for k, v in self.__dict__.items() if not isinstance(getattr(cls, k, None), functools.cached_property)}
 
-    def renamed(self, name: str) -> "Scheme":
-        """The same scheme (equal, sharing its cached properties) under another name.
+    def renamed(self, name: str, family: str | None = None) -> "Scheme":
+        """The same scheme (equal, sharing its cached properties) under another name, and
+        ``family`` (:attr:`family`) if given: a stored record's scheme keeps its catalog family.
 
         >>> from numnet.schemes import get
         >>> m = get("gauss1").renamed("my_midpoint")
-        >>> m.name, m == get("gauss1"), get("gauss1").name
-        ('my_midpoint', True, 'gauss1')
+        >>> m.name, m == get("gauss1"), get("gauss1").name, m.renamed("x", family="gauss1").family
+        ('my_midpoint', True, 'gauss1', 'gauss1')
         """
         if not isinstance(name, str) or not name:
             raise TypeError(f"a scheme name must be a non-empty string, got {name!r}")
+        if family is None:
+            return self._relabelled(name)
+        if not isinstance(family, str) or not family:
+            raise TypeError(f"a scheme family must be a non-empty string, got {family!r}")
+        return self._relabelled(name, _family=family)
+
+    def _relabelled(self, name: str, **labels) -> "Scheme":
+        """A copy with another name (and ``labels``: ``_family``, ``substituted``), the
+        coefficient caches shared, those that carry the name dropped."""
         new = object.__new__(type(self))
         new.__dict__.update((k, v) for k, v in self.__dict__.items() if k not in self._NAMED_CACHES)
-        new.__dict__["name"] = name
+        new.__dict__.update(labels, name=name)
         return new
 
     def _prime(self, **values) -> "Scheme":
@@ -189,7 +199,38 @@ class Scheme:
                     f"{sorted(free) or 'none'}"
                 )
             mapping[free[name]] = coefficient(value, f"{name} in {self.name}.subs()")
-        return self._rebuild(mapping)
+        new = self._rebuild(mapping)
+        if mapping:  # named by what was substituted: lm_resnet(k=0.31), so labels never collide
+            done = {**self.substituted, **{s.name: v for s, v in mapping.items()}}
+            name = f"{self.family}({', '.join(f'{n}={short(v)}' for n, v in sorted(done.items()))})"
+            new = new._relabelled(name, _family=self.family, substituted=done)
+        return new
+
+    @property
+    def family(self) -> str:
+        """The name of the scheme values were substituted into (its own name if none were).
+
+        >>> from numnet.schemes import get
+        >>> s = get("lm_resnet").subs(k=0.31)
+        >>> s.name, s.family, s.substituted
+        ('lm_resnet(k=0.31)', 'lm_resnet', {'k': 0.310000000000000})
+        >>> get("lm_resnet").subs(k="-1/4").name, get("ab2").family
+        ('lm_resnet(k=-1/4)', 'ab2')
+        """
+        return getattr(self, "_family", None) or self.name
+
+    substituted: dict = {}
+    """``{symbol name: value}`` substituted by :meth:`subs` (empty for a scheme as built)."""
+
+    def __repr__(self) -> str:
+        """A substituted scheme in its family's terms, ``LinearMultistep('lm_resnet(k=0.31)')``;
+        others with their coefficients (:meth:`_repr_coefficients`)."""
+        if self.substituted:
+            return f"{type(self).__name__}({self.name!r})"
+        return self._repr_coefficients()
+
+    def _repr_coefficients(self) -> str:  # pragma: no cover - subclasses implement
+        raise NotImplementedError
 
     def to_nodepy(self):
         """This scheme as a nodepy method (exact coefficients); see :mod:`numnet.schemes.interop`.

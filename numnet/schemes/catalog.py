@@ -3,7 +3,7 @@
 Families are built from their definitions (interpolation for Adams/BDF/Nyström,
 collocation for Gauss/Radau/Lobatto), never from typed tables; only the explicit pairs
 whose coefficients were found by optimisation (Dormand–Prince, Fehlberg, Cash–Karp,
-Bogacki–Shampine) are given as published data.
+Bogacki–Shampine, Hairer–Wanner's SDIRK4) are given as published data.
 
 >>> get("ab3").beta
 (5/12, -4/3, 23/12, 0)
@@ -270,6 +270,25 @@ def _explicit(rows, b, name, b_hat=None):
                       b_hat=None if b_hat is None else [R(x) if isinstance(x, str) else x for x in b_hat])
 
 
+def sdirk4() -> RungeKutta:
+    """Hairer–Wanner's L-stable SDIRK4 (HW II, §IV.6, Table 6.5): 5 stages, γ = 1/4, order 4,
+    stiffly accurate, with its embedded order-3 weights b̂ (an implicit pair).
+
+    >>> m = sdirk4()
+    >>> m.order, m.embedded_order, m.is_L_stable
+    (4, 3, True)
+    """
+    g = R(1, 4)
+    A = [
+        [g, 0, 0, 0, 0],
+        [R(1, 2), g, 0, 0, 0],
+        [R(17, 50), R(-1, 25), g, 0, 0],
+        [R(371, 1360), R(-137, 2720), R(15, 544), g, 0],
+        [R(25, 24), R(-49, 48), R(125, 16), R(-85, 12), g],
+    ]
+    return RungeKutta(A, A[-1], name="sdirk4", b_hat=[R(59, 48), R(-17, 96), R(225, 32), R(-85, 12), 0])
+
+
 def rk2_family() -> RungeKutta:
     """The general explicit 2-stage method, free a21, b1, b2 (solve for order 2 with
     :meth:`RungeKutta.solve_order_conditions`)."""
@@ -364,6 +383,7 @@ def _build_registry():
         reg[f"lobatto_iiia{s}"] = functools.partial(lobatto_iiia, s)
         reg[f"lobatto_iiib{s}"] = functools.partial(lobatto_iiib, s)
         reg[f"lobatto_iiic{s}"] = functools.partial(lobatto_iiic, s)
+    reg["sdirk4"] = sdirk4
     reg["rk2_family"] = rk2_family
     return reg
 

@@ -392,7 +392,7 @@ class LinearMultistep(Scheme):
         return _locus_angle(self)
 
     # -- display -------------------------------------------------------------------------
-    def __repr__(self) -> str:
+    def _repr_coefficients(self) -> str:
         a = ", ".join(str(x) for x in self.alpha)
         b = ", ".join(str(x) for x in self.beta)
         return f"LinearMultistep({self.name!r}, alpha=({a}), beta=({b}))"

@@ -262,7 +262,7 @@ class SecondOrderMultistep(Scheme):
     def _rebuild(self, mapping):
         return SecondOrderMultistep([substitute(a, mapping) for a in self.alpha], [substitute(b, mapping) for b in self.beta], self.name)
 
-    def __repr__(self) -> str:
+    def _repr_coefficients(self) -> str:
         return f"SecondOrderMultistep({self.name!r}, alpha={self.alpha}, beta={self.beta})"
 
     @property

@@ -73,10 +73,10 @@ def get(name: str):
     """The scheme registered under ``name`` or an alias, from either family (the same
     immutable object on every call).
 
-    >>> get("rk44")
+    >>> get("rk5")
     Traceback (most recent call last):
     ...
-    ValueError: unknown scheme 'rk44'; close matches: rk4, rk38
+    ValueError: unknown scheme 'rk5'; close matches: rk4, rk38
     """
     if not isinstance(name, str):
         raise TypeError(f"scheme name must be a string, got {name!r}")

@@ -552,7 +552,8 @@ class RungeKutta(Scheme):
         P, Q = self._stability_polys
         if P.degree() > Q.degree():
             return False
-        if Q.degree() > 0 and any(sp.re(r) <= 0 for r in Q.nroots(n=30)):
+        # the poles, from Q's square-free part (nroots does not converge on SDIRK's (1 − γz)^s)
+        if Q.degree() > 0 and any(sp.re(r) <= 0 for r in Q.sqf_part().nroots(n=30)):
             return False
         y = sp.Symbol("y", real=True)
         E = sp.expand(Q.as_expr().subs(Z, sp.I * y) * Q.as_expr().subs(Z, -sp.I * y) - P.as_expr().subs(Z, sp.I * y) * P.as_expr().subs(Z, -sp.I * y))
@@ -618,7 +619,7 @@ class RungeKutta(Scheme):
         return float(np.degrees(lo))
 
     # -- display ---------------------------------------------------------------------
-    def __repr__(self) -> str:
+    def _repr_coefficients(self) -> str:
         rows = "; ".join(", ".join(str(x) for x in self.A.row(i)) for i in range(self.stages))
         b = ", ".join(str(x) for x in self.b)
         extra = "" if self.b_hat is None else ", b_hat=(" + ", ".join(str(x) for x in self.b_hat) + ")"
