@@ -112,3 +112,15 @@ def test_equal_schemes_under_two_names_keep_their_names_in_caches():
     # one implicit-midpoint step on y' = -y multiplies by (1 - h/2)/(1 + h/2) = 3/5
     assert np.allclose(second.y[-1], 0.36) and np.allclose(first.y[-1], second.y[-1])
     assert schemes.get("gauss1").plan.name == "gauss1" and schemes.get("implicit_midpoint").plan.name == "implicit_midpoint"
+
+
+def test_a_subclass_sets_its_attributes_in_its_constructor_then_is_frozen():
+    class Labelled(RungeKutta):
+        def __init__(self, *args, note="", **kwargs):
+            super().__init__(*args, **kwargs)
+            self.note = note  # still constructing: allowed
+
+    s = Labelled(*RK4, note="classic")
+    assert s.note == "classic" and s.order == 4
+    with pytest.raises(AttributeError, match="immutable"):
+        s.note = "changed"
