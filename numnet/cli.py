@@ -153,8 +153,8 @@ def choice(names, what: str):
 
 
 def scheme_name(text: str) -> str:
-    """An argument type: a scheme of the catalog, by name or alias (a miss names the close
-    matches).
+    """An argument type: a registered scheme (catalog or partitioned), by name or alias (a
+    miss names the close matches).
 
     >>> scheme_name("rk4")
     'rk4'
@@ -177,6 +177,9 @@ def concrete_scheme_name(text: str) -> str:
     argparse.ArgumentTypeError: lm_resnet is a family with free k; name a member without free parameters (numnet schemes lm_resnet shows its conditions)
     """
     scheme = _scheme(text)
+    if scheme.kind not in ("RK", "LMM"):
+        raise argparse.ArgumentTypeError(f"{text} is a {scheme.kind} scheme for split systems; name a catalog "
+                                         "(Runge-Kutta or linear multistep) scheme (numnet schemes lists both)")
     if scheme.free_symbols:
         free = ", ".join(sorted(map(str, scheme.free_symbols)))
         raise argparse.ArgumentTypeError(f"{text} is a family with free {free}; name a member without free "

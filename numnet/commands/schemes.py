@@ -98,18 +98,27 @@ def family_properties(scheme) -> dict:
 def run(args) -> int:
     from tqdm import tqdm
 
-    from numnet.schemes import catalog, get
-    from numnet.schemes.table import COLUMNS, format_table, properties
+    from numnet.schemes import catalog, get, partitioned
+    from numnet.schemes.table import COLUMNS, PARTITIONED_COLUMNS, format_table, partitioned_properties, properties
 
-    chosen = [get(n) for n in args.names] if args.names else catalog(include_families=True)
-    concrete = [s for s in chosen if not s.free_symbols]
-    families = [s for s in chosen if s.free_symbols]
+    if args.names:
+        chosen = [get(n) for n in args.names]
+    else:
+        chosen = catalog(include_families=True) + [partitioned.get(n) for n in partitioned.names()]
+    split = [s for s in chosen if s.kind in ("partitioned", "LMM2")]
+    one_kind = [s for s in chosen if s.kind not in ("partitioned", "LMM2")]
+    concrete = [s for s in one_kind if not s.free_symbols]
+    families = [s for s in one_kind if s.free_symbols]
     tables = []
     if concrete:
         rows = [properties(s) for s in tqdm(concrete, desc="schemes", disable=len(concrete) < 5, file=sys.stderr)]
         tables.append((COLUMNS, rows))
+    TITLES = {COLUMNS: "Schemes", FAMILY_COLUMNS: "Families (free parameters: conditions, not values)",
+              PARTITIONED_COLUMNS: "Partitioned schemes (Y' = aZ, Z' = -bY; y'' = -lam^2 y)"}
     if families:
         tables.append((FAMILY_COLUMNS, [family_properties(s) for s in families]))
+    if split:
+        tables.append((PARTITIONED_COLUMNS, [partitioned_properties(s) for s in split]))
     out = io.StringIO()
     if args.format == "csv":  # one table: the columns of both, a family's conditions in its cells
         columns = list(dict.fromkeys(c for cols, _ in tables for c in cols))
@@ -121,8 +130,7 @@ def run(args) -> int:
         titles = len(tables) > 1
         for i, (columns, rows) in enumerate(tables):
             if titles:
-                print(("" if i == 0 else "\n") + ("Schemes" if columns is COLUMNS else
-                                                  "Families (free parameters: conditions, not values)"), file=out)
+                print(("" if i == 0 else "\n") + TITLES[columns], file=out)
             print(format_table(rows, columns=columns, fmt=args.format), file=out)
     if args.out:
         write_text(args.out, out.getvalue())  # atomically: an old table stays until the new one is whole

@@ -44,12 +44,11 @@ RECIPE_FLAGS = ("recipe", "epochs", "batch_size", "lr", "weight_decay", "coarse_
 
 
 def _scheme_names() -> list[str]:
-    """Catalog schemes (scheme_net, ode_net) and partitioned ones (hamiltonian)."""
+    """Catalog schemes (scheme_net, ode_net) and partitioned ones (hamiltonian): the one
+    registry's names, the same list ``numnet schemes`` shows."""
     from numnet import schemes
-    from numnet.schemes import partitioned
 
-    catalog = list(schemes.names())
-    return catalog + [n for n in partitioned.names() if n not in catalog]
+    return schemes.names()
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

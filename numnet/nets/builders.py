@@ -162,11 +162,7 @@ def _assemble(make_stage, depth, *, block=None, widths=None, in_channels=3, num_
 
 
 def _as_scheme(scheme):
-    if isinstance(scheme, str):
-        return schemes.get(scheme)
-    if getattr(scheme, "kind", None) not in ("LMM", "RK"):
-        raise TypeError(f"scheme must be a catalog name or a numnet scheme object, got {scheme!r}")
-    return scheme
+    return schemes.as_scheme(scheme, kinds=("LMM", "RK"))
 
 
 def scheme_net(scheme, depth: int, *, num_classes: int = 10, in_channels: int = 3, block: str | None = None,

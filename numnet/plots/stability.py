@@ -32,7 +32,7 @@ def as_schemes(schemes) -> list:
     ...
     TypeError: expected a scheme, a catalog name or a sequence of them, got 3
     """
-    from numnet.schemes import Scheme, get
+    from numnet.schemes import Scheme, as_scheme
 
     if isinstance(schemes, (str, Scheme)):
         schemes = [schemes]
@@ -40,13 +40,7 @@ def as_schemes(schemes) -> list:
         items = list(schemes)
     except TypeError:
         raise TypeError(f"expected a scheme, a catalog name or a sequence of them, got {schemes!r}") from None
-    out = []
-    for s in items:
-        if isinstance(s, str):
-            s = get(s)
-        if not isinstance(s, Scheme):
-            raise TypeError(f"expected a scheme or a catalog name, got {s!r}")
-        out.append(s)
+    out = [as_scheme(s, kinds=("RK", "LMM")) for s in items]
     if not out:
         raise ValueError("no schemes given")
     return out
@@ -284,7 +278,7 @@ def _rk_function(scheme):
 
     from numnet.schemes import Z
 
-    scheme._require_concrete("stability regions")
+    scheme.require_concrete("stability regions")
     f = sp.lambdify(Z, scheme.stability_function(), "numpy")
     return lambda z: f(z) * np.ones_like(z)
 
@@ -294,7 +288,7 @@ def _rk_polys(scheme):
 
     from numnet.schemes import Z
 
-    scheme._require_concrete("stability regions")
+    scheme.require_concrete("stability regions")
     num, den = sp.fraction(sp.together(scheme.stability_function()))
     return (np.array([complex(c) for c in sp.Poly(num, Z).all_coeffs()]),
             np.array([complex(c) for c in sp.Poly(den, Z).all_coeffs()]))

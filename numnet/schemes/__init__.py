@@ -19,13 +19,11 @@ from .catalog import (
     bdf,
     catalog,
     gauss_legendre,
-    get,
     lm_resnet,
     lobatto_iiia,
     lobatto_iiib,
     lobatto_iiic,
     milne_simpson,
-    names,
     nystrom,
     radau_iia,
     rk2_family,
@@ -34,11 +32,13 @@ from .interop import from_nodepy, to_nodepy
 from .linear import modified_linear_rate, principal_root_series
 from .lmm import LinearMultistep
 from .modified import modified_equation
+from ._exact import is_zero
+from .registry import as_scheme, get, names
 from .rk import RungeKutta
 from .trees import forest
 
 __all__ = [
-    "XI", "Z", "Scheme", "LinearMultistep", "RungeKutta", "forest", "get", "names", "catalog",
+    "XI", "Z", "Scheme", "LinearMultistep", "RungeKutta", "forest", "get", "names", "catalog", "as_scheme", "is_zero",
     "adams_bashforth", "adams_moulton", "adams_net", "bdf", "nystrom", "milne_simpson", "lm_resnet",
     "gauss_legendre", "radau_iia", "lobatto_iiia", "lobatto_iiib", "lobatto_iiic", "rk2_family",
     "modified_equation", "modified_linear_rate", "principal_root_series", "to_nodepy", "from_nodepy",

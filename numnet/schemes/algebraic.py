@@ -56,7 +56,7 @@ def is_algebraically_stable(method) -> bool:
         M = np.array(algebraic_stability_matrix(method).tolist(), dtype=float)
         scale = max(1.0, float(np.abs(M).max()))
         return bool(b.min() >= -tol and np.linalg.eigvalsh(M).min() >= -tol * scale)
-    K, A, b, _ = method._field()
+    K, A, b, _ = method._field
     sign = _signer(K)
     if any(sign(x) < 0 for x in b):
         return False
@@ -124,7 +124,7 @@ def is_symmetric(method) -> bool:
         c = A.sum(axis=1)
         sub = lambda x, y: x - y  # noqa: E731
     else:
-        K, A, b, c = method._field()
+        K, A, b, c = method._field
         zero, sub = K.is_zero, lambda x, y: x - y  # noqa: E731
         A = [list(row) for row in A]
     one = 1.0 if method.precision is not None else K.one

@@ -187,9 +187,8 @@ def _roots(poly_expr, what):
 def _collocation(c, name):
     K, rows, cK = _quadrature_rows_in_field(c, [(0, ci) for ci in c] + [(0, 1)])
     *A, b = [[sp.expand(K.to_sympy(x)) for x in row] for row in rows]
-    method = RungeKutta(A, b, c, name=name)
-    method._field_cache = (K, rows[:-1], rows[-1], cK)  # exact queries start from the nodes' field
-    return method
+    # exact queries start from the nodes' field
+    return RungeKutta(A, b, c, name=name)._prime(_field=(K, rows[:-1], rows[-1], cK))
 
 
 def gauss_legendre(s: int) -> RungeKutta:
@@ -368,15 +367,15 @@ def _build_registry():
     reg["bdf7"] = functools.partial(bdf, 7)  # kept for the zero-stability counterexample
     for s in (2, 3, 4):
         reg[f"nystrom{s}"] = functools.partial(nystrom, s)
-    reg["leapfrog"] = lambda: _renamed(nystrom(2), "leapfrog")
+    reg["leapfrog"] = lambda: nystrom(2).renamed("leapfrog")
     reg["milne_simpson"] = milne_simpson
     reg["lm_resnet"] = lm_resnet
     for n in (2, 3):
         reg[f"adams{n}"] = functools.partial(adams_net, n)
         reg[f"adams{n}_learnable"] = functools.partial(adams_net, n, True)
     reg.update(_TABLEAUS)
-    reg["backward_euler"] = lambda: _renamed(radau_iia(1), "backward_euler")
-    reg["implicit_midpoint"] = lambda: _renamed(gauss_legendre(1), "implicit_midpoint")
+    reg["backward_euler"] = lambda: radau_iia(1).renamed("backward_euler")
+    reg["implicit_midpoint"] = lambda: gauss_legendre(1).renamed("implicit_midpoint")
     for s in (1, 2, 3):
         reg[f"gauss{s}"] = functools.partial(gauss_legendre, s)
         reg[f"radau_iia{s}"] = functools.partial(radau_iia, s)
@@ -387,11 +386,6 @@ def _build_registry():
     reg["sdirk4"] = sdirk4
     reg["rk2_family"] = rk2_family
     return reg
-
-
-def _renamed(scheme, name):
-    scheme.name = name
-    return scheme
 
 
 _REGISTRY = _build_registry()
@@ -412,8 +406,17 @@ def names() -> list:
     return list(_REGISTRY)
 
 
+def aliases() -> dict:
+    """Alternative names: ``{alias: name}``.
+
+    >>> aliases()["resnet"]
+    'euler'
+    """
+    return dict(_ALIASES)
+
+
 def get(name: str):
-    """The scheme registered under ``name`` (aliases: forward_euler, resnet, trapezoid, …).
+    """The catalog scheme registered under ``name`` (aliases: forward_euler, resnet, trapezoid, …).
 
     Schemes are immutable in use; each call returns the same cached object.
     """

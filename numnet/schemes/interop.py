@@ -32,7 +32,7 @@ def to_nodepy(scheme):
 
     if not isinstance(scheme, Scheme):
         raise TypeError(f"to_nodepy takes a numnet scheme, got {scheme!r}")
-    scheme._require_concrete("the nodepy form")
+    scheme.require_concrete("the nodepy form")
     arr = lambda xs: np.array(list(xs), dtype=object)  # noqa: E731
     if scheme.kind == "LMM":
         from nodepy.linear_multistep_method import LinearMultistepMethod

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from .modified import _check_order, _check_scheme, _domain
+from .modified import check_order, check_scheme, field_of
 
 
 def _ser_mul(a, b, n, K):
@@ -51,7 +51,7 @@ def _poly_series(poly_coeffs, x, n, K):
 
 
 def _principal_root(lmm, n):
-    K, el = _domain(list(lmm.alpha) + list(lmm.beta))
+    K, el = field_of(list(lmm.alpha) + list(lmm.beta))
     s1 = len(lmm.alpha)
     alpha, beta = el[:s1], el[s1:]
     if sum(alpha, K.zero):
@@ -79,7 +79,7 @@ def principal_root_series(lmm, n: int) -> sp.Expr:
 
     if not isinstance(lmm, LinearMultistep):
         raise TypeError(f"principal_root_series needs a LinearMultistep, got {type(lmm).__name__}")
-    n = _check_order(n)
+    n = check_order(n)
     K, x = _principal_root(lmm, n)
     z = sp.Symbol("z")
     return _series_expr(K, x, z)
@@ -95,15 +95,15 @@ def modified_linear_rate(scheme, n: int) -> sp.Expr:
     >>> modified_linear_rate(get("euler"), 2)
     z**2/3 - z/2 + 1
     """
-    _check_scheme(scheme)
-    n = _check_order(n)
+    check_scheme(scheme)
+    n = check_order(n)
     z = sp.Symbol("z")
     if scheme.kind == "LMM":
         K, x = _principal_root(scheme, n + 1)
     else:
         num, den = sp.fraction(sp.together(scheme.stability_function()))
         pn, pd = sp.Poly(num, sp.Symbol("z")), sp.Poly(den, sp.Symbol("z"))
-        K, el = _domain(pn.all_coeffs() + pd.all_coeffs())
+        K, el = field_of(pn.all_coeffs() + pd.all_coeffs())
         a = list(reversed(el[: len(pn.all_coeffs())]))
         b = list(reversed(el[len(pn.all_coeffs()) :]))
         x = _ser_div(a, b, n + 1, K)

@@ -8,7 +8,7 @@ import sympy as sp
 
 from .._lazy import lazy_module
 from ._exact import coefficient, exact, exactly, substitute
-from .base import XI, Z, Scheme
+from .base import XI, Z, Scheme, cached
 from .stability import (critical_values, gaussian_root_condition, max_root_modulus, nonnegative_on_interval,
                         root_condition, root_condition_set, roots_satisfy_condition, schur_cohn)
 
@@ -80,7 +80,7 @@ class LinearMultistep(Scheme):
         >>> get("ab3").is_explicit, get("am2").is_explicit
         (True, False)
         """
-        z = self._zero(self.beta[-1])
+        z = self.is_zero(self.beta[-1])
         if z is None:
             raise ValueError(f"is_explicit of {self.name} depends on beta[-1] = {self.beta[-1]}")
         return z
@@ -99,7 +99,7 @@ class LinearMultistep(Scheme):
         """
         if not self.is_explicit:
             return False
-        a0, b0 = self._zero(self.alpha[0]), self._zero(self.beta[0])
+        a0, b0 = self.is_zero(self.alpha[0]), self.is_zero(self.beta[0])
         if a0 is True or b0 is False:
             return False
         if a0 is None or b0 is None:
@@ -155,7 +155,7 @@ class LinearMultistep(Scheme):
         """
         return [sp.Eq(self.C(q), 0) for q in range(p + 1)]
 
-    @property
+    @cached
     def order(self) -> int:
         """Order of accuracy p (0 for an inconsistent method), derived from the C_q.
 
@@ -169,7 +169,7 @@ class LinearMultistep(Scheme):
     def _order_and_constant(self):
         for q in range(0, 2 * self.steps + 3):
             c = self.C(q)
-            z = self._zero(c)
+            z = self.is_zero(c)
             if z is None:
                 names = ", ".join(sorted(s.name for s in c.free_symbols))
                 raise ValueError(
@@ -185,7 +185,7 @@ class LinearMultistep(Scheme):
         """ρ(1) = 0 and ρ'(1) = σ(1) (order ≥ 1)."""
         return self.order >= 1
 
-    @property
+    @cached
     def error_constant(self) -> sp.Expr:
         """C_{p+1}/σ(1): the error constant, independent of how (α, β) are scaled
         (AB2: 5/12, AM2: −1/24, BDF2: −1/3, whose raw C_3 is −2/9).
@@ -196,13 +196,13 @@ class LinearMultistep(Scheme):
         """
         p, c = self._order_and_constant()
         s1 = sum(self.beta)
-        if self._zero(s1):
+        if self.is_zero(s1):
             raise ValueError(f"error constant of {self.name} is undefined: sigma(1) = 0")
         if p == 0:
-            c = self.C(0) if not self._zero(self.C(0)) else self.C(1)
+            c = self.C(0) if not self.is_zero(self.C(0)) else self.C(1)
         return sp.nsimplify(c / s1) if self.precision is None else c / s1
 
-    @property
+    @cached
     def ssp_coefficient(self) -> sp.Expr:
         """The SSP coefficient min_{j<s, β_j>0} −α_j/β_j, or 0 when some α_j > 0 or β_j < 0
         (see :mod:`numnet.schemes.ssp`).
@@ -215,7 +215,7 @@ class LinearMultistep(Scheme):
 
         return lmm_ssp_coefficient(self)
 
-    @property
+    @cached
     def is_symmetric(self) -> bool:
         """α_j = −α_{s−j}, β_j = β_{s−j} (leapfrog, Milne–Simpson, trapezoid); see
         :func:`numnet.schemes.algebraic.is_symmetric_lmm`.
@@ -229,7 +229,7 @@ class LinearMultistep(Scheme):
         return is_symmetric_lmm(self)
 
     # -- zero stability ----------------------------------------------------------------
-    @property
+    @cached
     def is_zero_stable(self) -> bool:
         """Root condition on ρ: roots in the closed unit disk, those on the circle simple.
 
@@ -242,7 +242,7 @@ class LinearMultistep(Scheme):
         [True, False]
         """
         if self.rho.free_symbols - {XI}:
-            self._require_concrete("is_zero_stable")
+            self.require_concrete("is_zero_stable")
         return root_condition(sp.Poly(exact(self.rho), XI))  # exact first: Poly would round a mix to RR
 
     def zero_stability_condition(self) -> sp.Set:
@@ -267,7 +267,7 @@ class LinearMultistep(Scheme):
 
     # -- absolute stability -----------------------------------------------------------
     def _numeric_coefficients(self):
-        self._require_concrete("numerical stability data")
+        self.require_concrete("numerical stability data")
         a = np.array([complex(x) for x in self.alpha])
         b = np.array([complex(x) for x in self.beta])
         return a, b
@@ -338,7 +338,7 @@ class LinearMultistep(Scheme):
         r = sp.Symbol("r", real=True)
         return critical_values(self.rho - r * sp.nsimplify(direction) * self.sigma, XI, r)
 
-    @property
+    @cached
     def is_A_stable(self) -> bool:
         """Whether the whole left half-plane is in the stability region.
 
@@ -349,7 +349,7 @@ class LinearMultistep(Scheme):
         >>> get("am1").is_A_stable, get("bdf2").is_A_stable, get("bdf3").is_A_stable
         (True, True, False)
         """
-        self._require_concrete("is_A_stable")
+        self.require_concrete("is_A_stable")
         if not self.in_stability_region(np.array([-1.0]))[0]:
             return False
         # Re ρ(e^{iθ}) conj σ(e^{iθ}) = Σ α_j β_k cos((j−k)θ) = P(cos θ), P via Chebyshev T_m
@@ -357,7 +357,7 @@ class LinearMultistep(Scheme):
         P = sp.expand(sum(a * b * sp.chebyshevt(abs(j - k), x) for j, a in enumerate(self.alpha) for k, b in enumerate(self.beta)))
         return nonnegative_on_interval(P, x, -1, 1)
 
-    @property
+    @cached
     def is_L_stable(self) -> bool:
         """A-stable, and every root of ρ(ξ) − zσ(ξ) tends to 0 as z → ∞: σ(ξ) = β_s ξ^s
         with β_s ≠ 0 (the roots tend to those of σ; a lower degree sends some to
@@ -367,9 +367,9 @@ class LinearMultistep(Scheme):
         >>> get("bdf2").is_L_stable, get("am1").is_L_stable, get("bdf3").is_L_stable
         (True, False, False)
         """
-        self._require_concrete("is_L_stable")
+        self.require_concrete("is_L_stable")
         s = self.steps
-        if self._zero(self.beta[s]) or not all(self._zero(b) for b in self.beta[:s]):
+        if self.is_zero(self.beta[s]) or not all(self.is_zero(b) for b in self.beta[:s]):
             return False
         return self.is_A_stable
 

@@ -78,13 +78,15 @@ _FORMS = ("difference", "vector_field")
 
 
 # -- input checks and domains --------------------------------------------------------------
-def _check_order(order):
+def check_order(order):
+    """``order`` as an int after checking it is a non-negative integer (a truncation order)."""
     if not isinstance(order, (int, np.integer)) or isinstance(order, bool) or order < 0:
         raise ValueError(f"order must be a non-negative integer (truncate after h^order), got {order!r}")
     return int(order)
 
 
-def _check_scheme(scheme):
+def check_scheme(scheme):
+    """``scheme`` after checking it is a LinearMultistep or RungeKutta."""
     from .lmm import LinearMultistep
     from .rk import RungeKutta
 
@@ -93,10 +95,16 @@ def _check_scheme(scheme):
     return scheme
 
 
-def _domain(exprs):
+_check_order, _check_scheme = check_order, check_scheme  # the former private names (aliases)
+
+
+def field_of(exprs):
     """One sympy field holding all the numbers/expressions (QQ, QQ<√3>, ZZ(k), RR, …)."""
     K, elems = construct_domain([sp.sympify(e) for e in exprs], field=True, extension=True)
     return K, elems
+
+
+_domain = field_of  # the former private name (alias)
 
 
 def _rk_weights(rk, n: int):
@@ -119,8 +127,8 @@ def field_coefficients(scheme, n: int) -> list:
     >>> field_coefficients(get("explicit_midpoint"), 3)
     [1, 0, -1/6, -1/12]
     """
-    _check_scheme(scheme)
-    n = _check_order(n)
+    check_scheme(scheme)
+    n = check_order(n)
     if n == 0:
         return []
     check_order_bound(n, TREES_MAX_ORDER + 1, f"field_coefficients({n})", f"numnet derives them up to order {TREES_MAX_ORDER + 1}")
@@ -135,7 +143,7 @@ def field_coefficients(scheme, n: int) -> list:
                 f"{scheme.name} has rho(1) = {sp.simplify(rho1)} (must be 0): its steps do not "
                 "preserve constants, so no modified vector field exists"
             )
-        K, el = _domain(list(scheme.alpha) + list(scheme.beta))
+        K, el = field_of(list(scheme.alpha) + list(scheme.beta))
         s1 = len(scheme.alpha)
         try:
             b = modified_field_of_multistep(el[:s1], el[s1:], fo, n, K)
@@ -176,7 +184,7 @@ class _HSeries:
         return sp.Add(*[H**j * self.term(j) for j in range(self.lowest, self.order + 1)])
 
     def _check_truncation(self, order):
-        order = _check_order(order)
+        order = check_order(order)
         if order > self.order:
             raise ValueError(f"cannot truncate after h^{order}: this series stops at h^{self.order}")
         return order
@@ -669,8 +677,8 @@ def modified_equation(scheme, order: int, form: str = "difference", center: int 
     >>> modified_equation(get("ab2"), 1)
     u' + 1/2*h*u'' = f + 1/2*h*Df + O(h**2)
     """
-    _check_scheme(scheme)
-    order = _check_order(order)
+    check_scheme(scheme)
+    order = check_order(order)
     if form not in _FORMS:
         raise ValueError(f"form must be one of {_FORMS}, got {form!r}")
     if form == "vector_field" or scheme.kind == "RK":  # these expand over trees up to order + 1

@@ -31,12 +31,12 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import sympy as sp
 
 from ._exact import coefficient, substitute
-from .base import XI, Z, Scheme
+from .base import XI, Z, Scheme, cached
 from .lmm import LinearMultistep
 from .stability import root_condition_set
 
@@ -98,8 +98,10 @@ class PartitionedScheme:
     (1, True, 1)
     """
 
-    name: str
+    name: str = field(compare=False)  # a label: equal substeps are the same scheme
     substeps: tuple
+
+    kind = "partitioned"
 
     FIELD_SIGNS = (("Y", 1), ("Z", -1))
     """The system the substeps step, Y' = +F(Z), Z' = −G(Y): the sign of each half's
@@ -166,7 +168,7 @@ class PartitionedScheme:
         """det M: 1 means the step preserves area (volume) in the (Y, Z) plane."""
         return sp.factor(self.amplification_matrix().det())
 
-    @property
+    @cached
     def is_area_preserving(self) -> bool:
         """det M = 1 for every h, a, b (true of every sequence of kicks).
 
@@ -200,7 +202,7 @@ class PartitionedScheme:
         """The largest stable step: every 0 < h < bound is stable (0 when none is)."""
         return _step_bound(self.stability_set(), H**2 * A * B)
 
-    @property
+    @cached
     def linear_order(self) -> int:
         """Order of M(h) as an approximation of exp(hJ), J = [[0, a], [−b, 0]]: the largest p
         with M(h) = Σ_{k≤p} (hJ)^k/k! + O(h^{p+1}). It is the order on linear problems, a
@@ -271,7 +273,7 @@ class SecondOrderMultistep(Scheme):
     @property
     def is_explicit(self) -> bool:
         """β_s = 0: the new value is not passed through g."""
-        return self._zero(self.beta[-1]) is True
+        return self.is_zero(self.beta[-1]) is True
 
     is_reversible = LinearMultistep.is_reversible
     """Explicit, α_0 ≠ 0 and β_0 = 0 — the same definition as for first-order LMMs."""
@@ -283,12 +285,12 @@ class SecondOrderMultistep(Scheme):
             out -= sum(sp.Integer(j) ** (q - 2) * b for j, b in enumerate(self.beta)) / math.factorial(q - 2)
         return sp.expand(out)
 
-    @property
+    @cached
     def order(self) -> int:
         """Order of accuracy p (0 when inconsistent)."""
         return self._order_and_constant()[0]
 
-    @property
+    @cached
     def error_constant(self) -> sp.Expr:
         """C_{p+2}/σ(1)."""
         return self._order_and_constant()[1] / sum(self.beta)
@@ -296,7 +298,7 @@ class SecondOrderMultistep(Scheme):
     def _order_and_constant(self):
         for q in range(2 * self.steps + 4):
             c = self.C(q)
-            if not self._zero(c):
+            if not self.is_zero(c):
                 return max(q - 2, 0), c
         raise ValueError(f"{self.name}: all C_q vanish up to q = {2 * self.steps + 3}")
 
@@ -312,7 +314,7 @@ class SecondOrderMultistep(Scheme):
 
     def stability_set(self) -> sp.Set:
         """The exact set of x = hλ > 0 for which the recurrence satisfies the root condition."""
-        self._require_concrete("stability_set")
+        self.require_concrete("stability_set")
         return _positive_stable_set(self.characteristic_polynomial(), X)
 
     def stability_condition(self) -> sp.Boolean:
@@ -393,9 +395,19 @@ def names() -> list:
     return list(_REGISTRY)
 
 
+def aliases() -> dict:
+    """Alternative names: ``{alias: name}``.
+
+    >>> aliases()["verlet"]
+    'stormer_verlet'
+    """
+    return dict(_ALIASES)
+
+
 def get(name: str):
-    """The scheme registered under ``name`` (aliases: revnet, hamiltonian → symplectic_euler;
-    verlet → stormer_verlet; leapfrog2 → stormer).
+    """The partitioned scheme registered under ``name`` (aliases: revnet, hamiltonian →
+    symplectic_euler; verlet → stormer_verlet; leapfrog2 → stormer); the same immutable
+    object on every call. :func:`numnet.schemes.get` finds these and the catalog's.
 
     >>> get("revnet").name
     'symplectic_euler'
@@ -405,4 +417,9 @@ def get(name: str):
     key = _ALIASES.get(name.lower(), name.lower())
     if key not in _REGISTRY:
         raise ValueError(f"unknown partitioned scheme {name!r}; known: {', '.join(list(_REGISTRY) + list(_ALIASES))}")
+    return _cached(key)
+
+
+@functools.lru_cache(maxsize=None)
+def _cached(key):
     return _REGISTRY[key]()

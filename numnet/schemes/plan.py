@@ -354,7 +354,8 @@ class RKPlan(StepPlan):
 
 class _ByKey:
     """A scheme hashed and compared by its kind, name and coefficients (schemes
-    themselves compare by identity), so equal schemes share one cached plan."""
+    themselves compare by coefficients only; the plan carries the name for its messages),
+    so equal schemes of one name share one cached plan."""
 
     __slots__ = ("key", "scheme")
 

@@ -10,7 +10,7 @@ from sympy.polys.matrices import DomainMatrix
 from .._lazy import lazy_module
 from ._arith import Evaluator
 from ._exact import coefficient, substitute
-from .base import Z, Scheme
+from .base import Z, Scheme, cached
 from .stability import nonnegative_on_reals
 from .trees import MAX_ORDER, check_order_bound, forest
 
@@ -71,6 +71,9 @@ class RungeKutta(Scheme):
     def _coefficients(self):
         return tuple(self.A) + self.b + self.c + (self.b_hat or ())
 
+    def _key(self):
+        return (*super()._key(), self.stages, self.b_hat is not None)
+
     def _rebuild(self, mapping):
         return RungeKutta(
             self.A.applyfunc(lambda x: substitute(x, mapping)),
@@ -85,7 +88,7 @@ class RungeKutta(Scheme):
         """Number of stages s."""
         return self.A.shape[0]
 
-    @property
+    @cached
     def is_explicit(self) -> bool:
         """True when A is strictly lower triangular.
 
@@ -126,7 +129,7 @@ class RungeKutta(Scheme):
             return None
         return RungeKutta(self.A, self.b_hat, self.c, name=f"{self.name} (embedded)")
 
-    @property
+    @cached
     def embedded_order(self) -> int | None:
         """Order of the embedded method of a pair (None for a single method).
 
@@ -194,7 +197,7 @@ class RungeKutta(Scheme):
         sol = sp.solve(eqs, prefer[: len(eqs)] if len(eqs) < len(prefer) else prefer, dict=True)
         return sol
 
-    @property
+    @cached
     def order(self) -> int:
         """The order p, derived from the Butcher conditions in the right arithmetic:
         exact for exact coefficients, double-double for data beyond float64 precision,
@@ -214,7 +217,7 @@ class RungeKutta(Scheme):
         >>> RungeKutta([[0, 0], ["1/2", 0]], [0, 1], c=[0, 1]).order
         1
         """
-        self._require_concrete("order")
+        self.require_concrete("order")
         if self._mode() == "exact":
             p = self._order_by_simplifying()
             if p is not None:  # the theorems' order, then the c-conditions when c != A·1
@@ -229,7 +232,7 @@ class RungeKutta(Scheme):
         """Largest q ≤ p for which every tree of order ≤ q, each non-root leaf weighted by
         c or by A·1 (all choices), satisfies b·Φ = 1/γ; p itself when c = A·1."""
         rows = [sp.expand(sum(self.A.row(i))) for i in range(self.stages)]
-        if all(self._zero(ci - ri) for ci, ri in zip(self.c, rows)):
+        if all(self.is_zero(ci - ri) for ci, ri in zip(self.c, rows)):
             return p
         f = forest(max(p, 1))
         A, b = sp.Matrix(self.A), sp.Matrix([self.b])
@@ -245,7 +248,7 @@ class RungeKutta(Scheme):
                 vecs.setdefault(tuple(sp.expand(x) for x in v), v)
             options[t] = list(vecs.values())
             for v in options[t]:
-                if not self._zero(sp.expand((b * v)[0]) - sp.Rational(1, f.gamma[t])):
+                if not self.is_zero(sp.expand((b * v)[0]) - sp.Rational(1, f.gamma[t])):
                     return int(f.order[t]) - 1
         return p
 
@@ -257,7 +260,7 @@ class RungeKutta(Scheme):
         >>> get("euler").error_coefficients()
         {'[•]': -1/2}
         """
-        self._require_concrete("error_coefficients")
+        self.require_concrete("error_coefficients")
         if q is None:
             q = self.order + 1
         _check_order_arg(q)
@@ -276,7 +279,7 @@ class RungeKutta(Scheme):
             res = [phi - sp.Rational(1, f.gamma[t]) for t, phi in zip(r, phis)]
         return {f.name(t): x / f.sigma[t] for t, x in zip(r, res)}
 
-    @property
+    @cached
     def error_constant(self) -> sp.Expr:
         """Principal error norm ‖τ^{(p+1)}‖₂ (see class docstring).
 
@@ -284,27 +287,26 @@ class RungeKutta(Scheme):
         >>> get("euler").error_constant, get("heun").error_constant
         (1/2, sqrt(5)/12)
         """
-        self._require_concrete("error_constant")
+        self.require_concrete("error_constant")
         taus = self.error_coefficients(self.order + 1).values()
         return sp.sqrt(sp.radsimp(sp.expand(sum(t**2 for t in taus))))
 
+    @cached
     def _field(self):
         """(K, A, b, c) with exact concrete coefficients as elements of the number field K
         they generate (QQ, QQ<√15>, the field of a cubic's roots, …) and c = A·e; every
         exact query is field arithmetic from here (converting the nodes' radicals or
         ``CRootOf`` into K once), never sympy simplification of nested radicals."""
-        if getattr(self, "_field_cache", None) is None:
-            s = self.stages
-            K, rows = _number_field([list(self.A.row(i)) + [self.b[i]] for i in range(s)])
-            A = [row[:s] for row in rows]
-            self._field_cache = (K, A, [row[s] for row in rows], [sum(row, K.zero) for row in A])
-        return self._field_cache
+        s = self.stages
+        K, rows = _number_field([list(self.A.row(i)) + [self.b[i]] for i in range(s)])
+        A = [row[:s] for row in rows]
+        return (K, A, [row[s] for row in rows], [sum(row, K.zero) for row in A])
 
     def _simplifying_in_field(self, k: int, which: str) -> bool:
         """B(k), C(k) or D(k) for this one k, exactly in the field of the coefficients:
         B: Σ b_i c_i^{k−1} = 1/k; C: Σ_j a_ij c_j^{k−1} = c_i^k/k;
         D: Σ_i b_i c_i^{k−1} a_ij = b_j (1 − c_j^k)/k."""
-        K, A, b, c = self._field()
+        K, A, b, c = self._field
         s, kk = self.stages, K.convert(k)
         ck1 = self._node_power(k - 1)
         if which == "B":
@@ -316,10 +318,16 @@ class RungeKutta(Scheme):
         ck = self._node_power(k)
         return all(K.is_zero(sum((w[i] * A[i][j] for i in range(s)), K.zero) - b[j] * (K.one - ck[j]) / kk) for j in range(s))
 
+    @cached
+    def _node_powers(self) -> list:
+        """[[c_i^k] for k = 0, 1, ...] in the field, grown by :meth:`_node_power` as asked."""
+        K = self._field[0]
+        return [[K.one] * self.stages]
+
     def _node_power(self, k: int) -> list:
         """[c_i^k] in the field, built up one power at a time and kept."""
-        K, _, _, c = self._field()
-        powers = self.__dict__.setdefault("_powers", [[K.one] * self.stages])
+        c = self._field[3]
+        powers = self._node_powers
         while len(powers) <= k:
             powers.append([x * y for x, y in zip(powers[-1], c)])
         return powers[k]
@@ -344,7 +352,7 @@ class RungeKutta(Scheme):
         s = self.stages
         kmax = 2 * s + 1
         p = self._simplifying_orders(kmax, "B")
-        K, _, _, c = self._field()
+        K, _, _, c = self._field
         distinct = all(not K.is_zero(c[i] - c[j]) for i in range(s) for j in range(i))
         if distinct and p >= s and self._simplifying_orders(s, "C") == s:
             return p
@@ -360,15 +368,15 @@ class RungeKutta(Scheme):
         for k in range(1, q + 1):
             if which == "B":
                 lhs = sum(bi * ci ** (k - 1) for bi, ci in zip(self.b, self.c)) - sp.Rational(1, k)
-                if not self._zero(lhs):
+                if not self.is_zero(lhs):
                     return False
             else:
                 v = self.A * c.applyfunc(lambda x: x ** (k - 1)) - c.applyfunc(lambda x: x**k / k)
-                if not all(self._zero(x) for x in v):
+                if not all(self.is_zero(x) for x in v):
                     return False
         return True
 
-    @property
+    @cached
     def stage_order(self) -> int:
         """Largest q with B(q) and C(q): Σ b_i c_i^{k−1} = 1/k and Σ_j a_ij c_j^{k−1} = c_i^k/k, k ≤ q.
 
@@ -376,13 +384,13 @@ class RungeKutta(Scheme):
         >>> get("gauss2").stage_order, get("radau_iia3").stage_order, get("rk4").stage_order
         (2, 3, 1)
         """
-        self._require_concrete("stage_order")
+        self.require_concrete("stage_order")
         q = 0
         while q < 2 * self.stages + 1 and self._simplifying(q + 1, "B") and self._simplifying(q + 1, "C"):
             q += 1
         return q
 
-    @property
+    @cached
     def is_symplectic(self) -> bool:
         """b_i a_ij + b_j a_ji − b_i b_j = 0 for all i, j (Gauss methods; not RK4).
 
@@ -392,12 +400,12 @@ class RungeKutta(Scheme):
         """
         s = self.stages
         return all(
-            self._zero(self.b[i] * self.A[i, j] + self.b[j] * self.A[j, i] - self.b[i] * self.b[j])
+            self.is_zero(self.b[i] * self.A[i, j] + self.b[j] * self.A[j, i] - self.b[i] * self.b[j])
             for i in range(s)
             for j in range(s)
         )
 
-    @property
+    @cached
     def ssp_coefficient(self) -> sp.Expr:
         """The SSP coefficient: Kraaijevanger's radius of absolute monotonicity, exact
         (see :mod:`numnet.schemes.ssp`). Shu–Osher's SSPRK(3,3): 1; RK4: 0.
@@ -410,7 +418,7 @@ class RungeKutta(Scheme):
 
         return rk_ssp_coefficient(self)
 
-    @property
+    @cached
     def is_algebraically_stable(self) -> bool:
         """b ≥ 0 and BA + AᵀB − bbᵀ positive semidefinite (implies B-stability), exact;
         see :mod:`numnet.schemes.algebraic`.
@@ -434,7 +442,7 @@ class RungeKutta(Scheme):
 
         return adjoint(self)
 
-    @property
+    @cached
     def is_symmetric(self) -> bool:
         """The method equals its adjoint up to the order of its stages (Gauss, Lobatto IIIA).
 
@@ -447,10 +455,9 @@ class RungeKutta(Scheme):
         return is_symmetric(self)
 
     # -- linear stability -----------------------------------------------------------
+    @cached
     def _stability_polys(self):
         """(P, Q) with R = P/Q, as Polys in z, common factors cancelled."""
-        if getattr(self, "_pq", None) is not None:
-            return self._pq
         s = self.stages
         e = sp.ones(s, 1)
         b = sp.Matrix([self.b])
@@ -479,14 +486,13 @@ class RungeKutta(Scheme):
             P, Q = sp.div(P, g)[0], sp.div(Q, g)[0]
         lc = Q.eval(0)
         P, Q = P.quo_ground(lc) if lc != 1 else P, Q.quo_ground(lc) if lc != 1 else Q
-        self._pq = (P, Q)
-        return self._pq
+        return (P, Q)
 
     def _stability_polys_in_field(self):
         """det(I − z(A − e bᵀ)) and det(I − zA) from characteristic polynomials computed in
         the field of the coefficients; coefficients that lie in QQ (Gauss, Radau, Lobatto:
         R is a Padé approximant) come back as Rationals."""
-        K, A, b, _ = self._field()
+        K, A, b, _ = self._field
         s = self.stages
         polys = []
         for M in ([[A[i][j] - b[j] for j in range(s)] for i in range(s)], A):
@@ -501,7 +507,7 @@ class RungeKutta(Scheme):
         >>> get("implicit_midpoint").stability_function()
         (z/2 + 1)/(1 - z/2)
         """
-        P, Q = self._stability_polys()
+        P, Q = self._stability_polys
         if Q.degree() == 0:
             return P.as_expr()
         return P.as_expr() / Q.as_expr()
@@ -513,8 +519,8 @@ class RungeKutta(Scheme):
         >>> get("euler").in_stability_region(np.array([-1.0, -2.5, 1j])).tolist()
         [True, False, False]
         """
-        self._require_concrete("in_stability_region")
-        P, Q = self._stability_polys()
+        self.require_concrete("in_stability_region")
+        P, Q = self._stability_polys
         p = np.array([complex(c) for c in P.all_coeffs()])
         q = np.array([complex(c) for c in Q.all_coeffs()])
         z = np.asarray(z, dtype=complex)
@@ -523,7 +529,7 @@ class RungeKutta(Scheme):
 
     def _ray_candidates(self, direction):
         """Polynomial in r ≥ 0 whose roots include every r·d with |R(r·d)| = 1 or a pole."""
-        P, Q = self._stability_polys()
+        P, Q = self._stability_polys
         r = sp.Symbol("r", real=True)
         d = sp.nsimplify(direction)
         Pe, Qe = P.as_expr(), Q.as_expr()
@@ -533,7 +539,7 @@ class RungeKutta(Scheme):
         out = sp.Poly(sp.expand(g * poles), r)
         return out if out.degree() > 0 else None
 
-    @property
+    @cached
     def is_A_stable(self) -> bool:
         """|R(z)| ≤ 1 on Re z ≤ 0: no poles there, deg P ≤ deg Q and
         E(y) = |Q(iy)|² − |P(iy)|² ≥ 0 for all real y (decided exactly).
@@ -542,8 +548,8 @@ class RungeKutta(Scheme):
         >>> get("gauss3").is_A_stable, get("rk4").is_A_stable
         (True, False)
         """
-        self._require_concrete("is_A_stable")
-        P, Q = self._stability_polys()
+        self.require_concrete("is_A_stable")
+        P, Q = self._stability_polys
         if P.degree() > Q.degree():
             return False
         # the poles, from Q's square-free part (nroots does not converge on SDIRK's (1 − γz)^s)
@@ -553,7 +559,7 @@ class RungeKutta(Scheme):
         E = sp.expand(Q.as_expr().subs(Z, sp.I * y) * Q.as_expr().subs(Z, -sp.I * y) - P.as_expr().subs(Z, sp.I * y) * P.as_expr().subs(Z, -sp.I * y))
         return nonnegative_on_reals(sp.expand(sp.re(E)), y)
 
-    @property
+    @cached
     def is_L_stable(self) -> bool:
         """A-stable and R(∞) = 0.
 
@@ -561,7 +567,7 @@ class RungeKutta(Scheme):
         >>> get("radau_iia2").is_L_stable, get("gauss2").is_L_stable
         (True, False)
         """
-        P, Q = self._stability_polys()
+        P, Q = self._stability_polys
         return self.is_A_stable and P.degree() < Q.degree()
 
     def stability_angle(self) -> float | None:
@@ -579,13 +585,13 @@ class RungeKutta(Scheme):
         >>> round(get("kutta3").adjoint().stability_angle(), 4)  # R = 1/(1 − z + z²/2 − z³/6)
         88.2302
         """
-        self._require_concrete("stability_angle")
+        self.require_concrete("stability_angle")
         interval = self.stability_interval()
         if interval is sp.S.EmptySet or interval.inf != -sp.oo:
             return None
         if self.is_A_stable:
             return 90.0
-        P, Q = self._stability_polys()
+        P, Q = self._stability_polys
         p = np.array([complex(c) for c in reversed(P.all_coeffs())])  # lowest degree first
         q = np.array([complex(c) for c in reversed(Q.all_coeffs())])
 

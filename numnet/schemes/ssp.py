@@ -48,7 +48,7 @@ def rk_ssp_coefficient(method) -> sp.Expr:
         rational = {f: sp.Rational(f) for x in tuple(method.A) + method.b for f in x.atoms(sp.Float)}
         R = rk_ssp_coefficient(RungeKutta(method.A.xreplace(rational), [x.xreplace(rational) for x in method.b]))
         return R if R in (0, sp.oo) else sp.Float(sp.N(R, digits), digits)
-    K, A, b, _ = method._field()
+    K, A, b, _ = method._field
     s = method.stages
     sign = _signer(K)
     if any(sign(x) < 0 for row in A for x in row) or any(sign(x) < 0 for x in b):

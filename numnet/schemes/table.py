@@ -69,6 +69,45 @@ def properties(scheme) -> dict:
     return row
 
 
+PARTITIONED_COLUMNS = ("name", "kind", "steps/substeps", "reversible", "order", "error constant",
+                       "stable for", "step bound")
+"""Columns of the partitioned schemes (kick sequences and second-order multistep methods),
+whose stability is a set of h²ab (or hλ) on their own test problems."""
+
+
+def partitioned_properties(scheme) -> dict:
+    """One row for a partitioned scheme: a kick sequence on Y' = aZ, Z' = −bY (its order is
+    the linear order, stable for w = h²ab in a set) or a second-order multistep method on
+    y'' = −λ²y (stable for x = hλ in a set).
+
+    >>> from .partitioned import get as pget
+    >>> row = partitioned_properties(pget("stormer_verlet"))
+    >>> row["order"], row["stable for"], row["step bound"]
+    (2, 'h**2*a*b in (0, 4)', '2/(sqrt(a)*sqrt(b))')
+    >>> partitioned_properties(pget("stormer"))["stable for"]
+    'h*lam in (0, 2)'
+    """
+    two_step = scheme.kind == "LMM2"
+    stable = scheme.stability_set()
+    var = "h*lam" if two_step else "h**2*a*b"
+    if stable is sp.S.EmptySet:
+        text = "never"
+    elif isinstance(stable, sp.Interval) and stable.left_open and stable.right_open:
+        text = f"{var} in ({format_number(stable.inf)}, {format_number(stable.sup)})"
+    else:
+        text = f"{var} in {stable}"
+    return {
+        "name": scheme.name,
+        "kind": scheme.kind,
+        "steps/substeps": scheme.steps if two_step else len(scheme.substeps),
+        "reversible": scheme.is_reversible,
+        "order": scheme.order if two_step else scheme.linear_order,
+        "error constant": format_number(scheme.error_constant) if two_step else "",
+        "stable for": text,
+        "step bound": str(scheme.step_bound()),
+    }
+
+
 def catalog_rows(names=None) -> list:
     """Rows for the named schemes (default: the whole concrete catalog)."""
     schemes = catalog() if names is None else [get(n) for n in names]

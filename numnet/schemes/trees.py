@@ -173,25 +173,6 @@ def forest(max_order: int) -> Forest:
     return _GROWING.view(int(max_order))
 
 
-def elementary_weights_float(A: np.ndarray, f: Forest, n: int) -> np.ndarray:
-    """Stage vectors Φ(t) for all trees of order ≤ n, as a float array (trees × stages).
-
-    Vectorised per order: Φ(t) = Φ(u) ⊙ (A Φ(v)) for a whole order at once.
-    """
-    s = A.shape[0]
-    ids = f.upto(n)
-    phi = np.empty((len(ids), s), dtype=np.result_type(A, float))
-    aphi = np.empty_like(phi)
-    phi[0] = 1.0
-    aphi[0] = A @ phi[0]
-    for m in range(2, n + 1):
-        r = f.of_order(m)
-        sl = slice(r.start, r.stop)
-        phi[sl] = phi[f.u[sl]] * aphi[f.v[sl]]
-        aphi[sl] = phi[sl] @ A.T
-    return phi
-
-
 def density(f: Forest, n: int) -> np.ndarray:
     """γ(t) as floats for trees of order ≤ n."""
     return np.array([float(g) for g in f.gamma[: int(f.starts[n])]])

@@ -83,9 +83,10 @@ class LMMTableau:
         return self.plan.floats()
 
 
-@functools.lru_cache(maxsize=256)
 def tableau(scheme):
-    """The float tables of a concrete scheme (``RKTableau`` or ``LMMTableau``), cached.
+    """The float tables of a concrete scheme (``RKTableau`` or ``LMMTableau``), cached per
+    scheme and name (equal schemes under two names, gauss1 and implicit_midpoint, keep
+    their own names in results and messages).
 
     A scheme with free symbols is refused with the names to ``subs``:
 
@@ -98,7 +99,13 @@ def tableau(scheme):
     kind = getattr(scheme, "kind", None)
     if kind not in ("RK", "LMM"):
         raise TypeError(f"scheme must be a numnet.schemes RungeKutta or LinearMultistep, got {scheme!r}")
-    scheme._require_concrete("integration")
+    return _tableau(scheme, scheme.name)
+
+
+@functools.lru_cache(maxsize=256)
+def _tableau(scheme, name):
+    kind = scheme.kind
+    scheme.require_concrete("integration")
     plan = plan_of(scheme)
     if kind == "LMM":
         v, s = np.array(plan.floats(), dtype=np.float64), plan.steps

@@ -204,11 +204,9 @@ def _variable_order(method, f, t_span, y0, h, n_steps, backend, dtype, device, j
 
 
 def _scheme(scheme):
-    if isinstance(scheme, str):
-        from numnet import schemes
+    from numnet.schemes import as_scheme
 
-        return schemes.get(scheme)
-    return scheme
+    return as_scheme(scheme, kinds=("RK", "LMM"))
 
 
 def prepare_f(f, be, t0, y0, guard):

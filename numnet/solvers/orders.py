@@ -25,9 +25,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from numnet.schemes import as_scheme
+
 from . import problems as _problems
 from .finite import NonFiniteError
-from .integrator import _scheme, integrate
+from .integrator import integrate
 from .newton import ConvergenceError
 
 FLOOR_EXACT, FLOOR_REFERENCE = 1e-12, 1e-9
@@ -104,7 +106,7 @@ def convergence(scheme, problem, hs=None, *, t_end=None, n_min=4, n_max=512, flo
     >>> round(c.order, 1)
     2.0
     """
-    scheme = _scheme(scheme)
+    scheme = as_scheme(scheme, kinds=("RK", "LMM"))
     problem = _problems.get(problem) if isinstance(problem, str) else problem
     t0 = problem.t_span[0]
     t_end = problem.t_end if t_end is None else float(t_end)
@@ -194,7 +196,7 @@ def verify(scheme, problems=None, *, tol=0.15, **kwargs) -> Verification:
     >>> v.passed
     True
     """
-    scheme = _scheme(scheme)
+    scheme = as_scheme(scheme, kinds=("RK", "LMM"))
     problems = default_problems() if problems is None else problems
     convs = [convergence(scheme, p, **kwargs) for p in problems]
     return Verification(

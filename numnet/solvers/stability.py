@@ -15,7 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .integrator import _scheme, integrate
+from numnet.schemes import as_scheme
+
+from .integrator import integrate
 
 
 @dataclass
@@ -40,7 +42,7 @@ def linear_stability(scheme, z, *, n_steps=80, tol=1e-3) -> StabilityCheck:
     >>> chk.bounded.tolist(), chk.in_region.tolist(), bool(chk.agree.all())
     ([True, True, False, False], [True, True, False, False], True)
     """
-    scheme = _scheme(scheme)
+    scheme = as_scheme(scheme, kinds=("RK", "LMM"))
     z = np.asarray(z, dtype=complex)
     if isinstance(n_steps, bool) or not isinstance(n_steps, int) or n_steps < 8:
         raise ValueError(f"n_steps must be an integer ≥ 8, got {n_steps!r}")

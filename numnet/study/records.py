@@ -188,8 +188,7 @@ def scheme_from_dict(d: dict, where: str = "stored scheme"):
     family = d.get("family", d["name"])   # records before names said their values: the name
     if not isinstance(family, str):
         raise ValueError(f"{where}: a stored scheme's family must be a name, got {family!r}")
-    scheme._family = family
-    return scheme
+    return scheme.renamed(d["name"], family=family)
 
 
 def _coefficients(d, where: str) -> dict:

@@ -255,8 +255,7 @@ def _each_stage(model: nn.Module, inplace: bool, matrix_for) -> nn.Module:
                          f"per_block) to move between depths")
     before = depth_profile(target)
     for name, stage in found:
-        grid, rebuild = _view(stage)
-        new = rebuild(_resample_grid(grid, matrix_for(len(grid.steps))))
+        new = resample_stage(stage, matrix_for(len(_view(stage)[0].steps)))
         if not name:
             return new
         parent, _, attr = name.rpartition(".")
