@@ -140,12 +140,15 @@ def _identical(a, b):
     return a == b and fa == fb
 
 
-@pytest.mark.parametrize("name", names())
+@pytest.mark.parametrize("name", names())   # catalog and partitioned (stored by name)
 def test_every_catalog_scheme_round_trips_exactly(name):
     s = get(name)
     d = json.loads(json.dumps(scheme_to_dict(s), allow_nan=False))
     back = scheme_from_dict(d)
     assert back.kind == s.kind and back.name == s.name
+    if s.kind not in ("LMM", "RK"):  # partitioned: stored by name, read back as the registered object
+        assert d == {"kind": "partitioned", "name": name, "family": s.family} and back == s
+        return
     pairs = list(zip(_coefficients(back), _coefficients(s), strict=True))
     assert all(_identical(a, b) for a, b in pairs), [(a, b) for a, b in pairs if not _identical(a, b)]
 

@@ -163,6 +163,17 @@ def scheme_to_dict(scheme) -> dict:
     ('lm_resnet(k=-0.1)', 'lm_resnet')
     """
     names = {"name": scheme.name, "family": scheme.family}
+    if scheme.kind not in ("LMM", "RK"):  # a partitioned scheme of a reversible net: stored by its name
+        from numnet.schemes import get
+
+        try:
+            registered = get(scheme.name)
+        except ValueError:
+            registered = None
+        if registered != scheme:
+            raise TypeError(f"cannot store the {scheme.kind} scheme {scheme.name!r}: only registered partitioned "
+                            f"schemes are stored (by name)")
+        return {"kind": "partitioned", **names}
     if scheme.kind == "LMM":
         return {"kind": "LMM", **names, "alpha": [_enc(a) for a in scheme.alpha], "beta": [_enc(b) for b in scheme.beta]}
     return {"kind": "RK", **names, "A": [[_enc(x) for x in scheme.A.row(i)] for i in range(scheme.stages)],
@@ -178,8 +189,14 @@ def scheme_from_dict(d: dict, where: str = "stored scheme"):
     ...
     numnet.schemes._parse.NumberSyntaxError: runs/x.json: beta[0]: cannot read "__import__('os')" as a number: ...
     """
-    from numnet.schemes import LinearMultistep, RungeKutta
+    from numnet.schemes import LinearMultistep, RungeKutta, get, names
 
+    if isinstance(d, dict) and d.get("kind") == "partitioned":
+        name = d.get("name")
+        if not isinstance(name, str) or name not in names("partitioned"):
+            raise ValueError(f"{where}: a stored partitioned scheme must name a registered one "
+                             f"({', '.join(names('partitioned'))}), got {name!r}")
+        return get(name)
     c = _coefficients(d, where)
     if c["kind"] == "LMM":
         scheme = LinearMultistep(c["alpha"], c["beta"], name=d["name"])
