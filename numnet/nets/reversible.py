@@ -256,18 +256,24 @@ def _step_size(h) -> float:
 
 
 class _ReversibleFunction(torch.autograd.Function):
-    """Forward without a graph, keeping only the output state; backward by reconstruction."""
+    """Forward without a graph, keeping only the output state (and the stage's stored
+    states, see :class:`ReversibleStage`); backward by reconstruction."""
 
     @staticmethod
-    def forward(ctx, blocks, n_state, *args):
+    def forward(ctx, stage, n_state, *args):
         state, params = args[:n_state], args[n_state:]
+        blocks = stage.blocks
         inputs = {id(t) for t in state}
-        for block in blocks:
+        kept = {0: tuple(t.detach() for t in state)} if stage.track_error else {}
+        every = stage.store_every
+        for i, block in enumerate(blocks, start=1):
             state = block(*state)
+            if every and i % every == 0 and i < len(blocks):
+                kept[i] = state
         state = tuple(t.clone() if id(t) in inputs else t for t in state)
         device = state[0].device.type
         ctx.autocast = (device, torch.is_autocast_enabled(device), torch.get_autocast_dtype(device))
-        ctx.blocks, ctx.params = blocks, params
+        ctx.stage, ctx.params, ctx.kept = stage, params, kept
         ctx.save_for_backward(*state)
         return state
 
@@ -275,11 +281,21 @@ class _ReversibleFunction(torch.autograd.Function):
     @once_differentiable
     def backward(ctx, *grads):
         state = ctx.saved_tensors
-        param_grads = {}
+        stage, kept = ctx.stage, ctx.kept
+        param_grads, sq_err, sq_ref = {}, 0.0, 0.0
         device, enabled, dtype = ctx.autocast
-        with torch.autocast(device, dtype=dtype, enabled=enabled), frozen_batch_norm(ctx.blocks):
-            for block in reversed(ctx.blocks):
-                state, grads = block.reverse(state, grads, param_grads)
+        with torch.autocast(device, dtype=dtype, enabled=enabled), frozen_batch_norm(stage.blocks):
+            for i in range(len(stage.blocks) - 1, -1, -1):
+                state, grads = stage.blocks[i].reverse(state, grads, param_grads)
+                if i in kept:  # the reconstructed input of block i against the stored one
+                    ref = kept[i]
+                    sq_err = sq_err + sum(torch.linalg.vector_norm((a - b).double()) ** 2 for a, b in zip(state, ref))
+                    sq_ref = sq_ref + sum(torch.linalg.vector_norm(b.double()) ** 2 for b in ref)
+                    if i:  # a stored state: the walk goes on from it, not from the reconstruction
+                        state = ref
+        if kept:
+            stage._record_error((sq_err / sq_ref).sqrt() if float(sq_ref) > 0 else torch.zeros((), dtype=torch.float64))
+        ctx.kept = None
         return (None, None, *grads, *[param_grads.get(p) for p in ctx.params])
 
 
@@ -299,8 +315,9 @@ class ReversibleStage(nn.Module):
     """
 
     per_block = ()  # no per-step tensors besides the blocks' own (multiscale depth protocol)
+    head_blocks = 0  # leading blocks a depth change keeps as they are (multiscale depth protocol)
 
-    def __init__(self, blocks, reversible: bool = True):
+    def __init__(self, blocks, reversible: bool = True, store_every: int | None = None, track_error: bool = True):
         super().__init__()
         blocks = list(blocks)
         if not blocks:
@@ -310,6 +327,29 @@ class ReversibleStage(nn.Module):
             raise TypeError(f"blocks must define inverse() and reverse() (CouplingBlock, MultistepBlock), got {not_rev}")
         self.blocks = nn.ModuleList(blocks)
         self.reversible = reversible
+        self.store_every = store_every
+        self.track_error = bool(track_error)
+        self.reconstruction_error = None
+        """Relative error ‖x̂ − x‖/‖x‖ of the states the last reversible backward pass
+        reconstructed, against the stage input (and the stored states), a 0-d float64
+        tensor; ``None`` before the first such pass or with ``track_error=False``."""
+
+    @property
+    def store_every(self) -> int | None:
+        """Store the state every this many blocks (``None``: only the output): the
+        backward walk restarts from each stored state, so reconstruction errors
+        accumulate over at most this many blocks — the remedy when
+        :attr:`reconstruction_error` is large (memory: one state per ``store_every`` blocks)."""
+        return self._store_every
+
+    @store_every.setter
+    def store_every(self, every):
+        if every is not None and (not isinstance(every, int) or isinstance(every, bool) or every < 1):
+            raise ValueError(f"store_every must be a positive integer (blocks between stored states) or None, got {every!r}")
+        self._store_every = every
+
+    def _record_error(self, err):
+        self.reconstruction_error = err.detach()
 
     @property
     def h(self) -> float:
@@ -344,7 +384,7 @@ class ReversibleStage(nn.Module):
     def forward(self, *state):
         if self._reversible and torch.is_grad_enabled():
             params = tuple(self.parameters())
-            return _ReversibleFunction.apply(self.blocks, len(state), *state, *params)
+            return _ReversibleFunction.apply(self, len(state), *state, *params)
         for block in self.blocks:
             state = block(*state)
         return state
