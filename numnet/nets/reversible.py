@@ -249,6 +249,14 @@ class MultistepBlock(nn.Module):
             raise ValueError(f"{self.scheme_name} block takes a state of {self.steps} tensors, got {len(state)}")
 
 
+RECONSTRUCTION_TOLERANCE = 1e-3
+"""Relative reconstruction error ‖x̂ − x‖/‖x‖ above which training warns (numnet.train
+records it per epoch as ``reconstruction_error``): past it the gradients of the
+reversible backward pass are no longer those of the forward pass to about three
+digits. Remedies: ``net.store_every = N`` (a stored state every N blocks), or
+``reversible=False``."""
+
+
 def _step_size(h) -> float:
     if isinstance(h, bool) or not isinstance(h, (int, float)) or not h > 0:
         raise ValueError(f"step size h must be a positive number, got {h!r}")
@@ -349,7 +357,14 @@ class ReversibleStage(nn.Module):
         self._store_every = every
 
     def _record_error(self, err):
-        self.reconstruction_error = err.detach()
+        self.reconstruction_error = err = err.detach()
+        self._worst = err if getattr(self, "_worst", None) is None else torch.maximum(self._worst, err)
+
+    def pop_worst_error(self):
+        """The largest :attr:`reconstruction_error` since the last call (a 0-d tensor,
+        ``None`` if no reversible backward ran since), and start again."""
+        worst, self._worst = getattr(self, "_worst", None), None
+        return worst
 
     @property
     def h(self) -> float:

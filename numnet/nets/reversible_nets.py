@@ -339,6 +339,13 @@ class ReversibleNet(ResidualNet):
         errs = [s.reconstruction_error for s in self._stages() if s.reconstruction_error is not None]
         return float(torch.stack(errs).max()) if errs else None
 
+    def pop_reconstruction_error(self) -> float | None:
+        """The largest reconstruction error over the stages and over every reversible
+        backward pass since the last call (``None`` if none ran), and start again: what
+        :func:`numnet.train.train` records per epoch (one host sync per call)."""
+        errs = [e for e in (s.pop_worst_error() for s in self._stages()) if e is not None]
+        return float(torch.stack(errs).max()) if errs else None
+
     @property
     def store_every(self):
         """Every stage's :attr:`ReversibleStage.store_every` (set it on all at once)."""
