@@ -23,6 +23,13 @@ Batch norm: in the backward pass every ``_BatchNorm`` inside a block runs in tra
 ``track_running_stats`` switched off, so running statistics are updated exactly once per
 forward (:func:`frozen_batch_norm`). Blocks must be deterministic (no dropout).
 
+Reconstruction error: each reversible backward pass compares the input state it
+reconstructed with the stage's input (kept by reference: one state per stage) and
+records ‖x̂ − x‖/‖x‖ (:attr:`ReversibleStage.reconstruction_error`); training records it
+per epoch and warns past :data:`RECONSTRUCTION_TOLERANCE`. ``store_every=N`` stores the
+state every N blocks and restarts the backward walk from each, bounding the error's
+growth to N blocks.
+
 Schemes that are reversible only in exact arithmetic (LM-ResNet: :func:`inversion_error`)
 are checkpointed instead: ``nets.build("lm_resnet", 110, checkpoint=1)`` stores one state
 per step and recomputes each step in the backward pass (:mod:`numnet.nets.recompute`, the

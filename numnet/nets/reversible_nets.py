@@ -3,27 +3,33 @@
 Each network is a :class:`~numnet.nets.ResidualNet` (its stem, pre-activation head and
 bridge back to numerics) whose stages are :class:`ReversibleSection` s: a
 :class:`~numnet.nets.reversible.ReversibleStage` preceded, from the second stage on, by a
-transition that halves the resolution and changes the width with BN-ReLU-conv3×3
-(stride 2). Transitions are *not* reversible: they store their input like any layer (two
-per network, so the stored memory stays flat in depth). Sections pass the state tuple
-from one to the next; the last one reads out the tensor the head sees.
+transition that halves the resolution and changes the width. By default
+(``structure="official"``, :data:`STRUCTURES`) the networks are those of Chang et al.'s
+and Gomez et al.'s code: conv-BN-ReLU stem, parameter-free average pooling plus zero
+channels (:class:`PoolPad`) after each stage's first unit (run at the previous width),
+RevNet's strided first unit (:class:`RevNetDownsample`); ``structure="numnet"`` keeps
+numnet's earlier variant (learned BN-ReLU-conv3×3 stride-2 transitions). Transitions are
+*not* reversible: they store their input like any layer (two per network, so the stored
+memory stays flat in depth). Sections pass the state tuple from one to the next; the last
+one reads out the tensor the head sees. Every reversible backward pass measures how well
+it reconstructed its states (:meth:`ReversibleNet.reconstruction_error`).
 
 ============  =========================================  ======================  ===========
 network       block                                      scheme                  depth
 ============  =========================================  ======================  ===========
-hamiltonian   Y += hF(Z), Z −= hG(Y); F = Kᵀσ(N(K·))      symplectic_euler        12n+2
+hamiltonian   Y += hF(Z), Z −= hG(Y); F = Kᵀσ(N(Kσ(N·)))  symplectic_euler        12n+2
 midpoint_net  y_{j+1} = y_{j−1} + 2h σ(N((K−Kᵀ)y_j))      leapfrog (nystrom2)     6n+2
 leapfrog_net  y_{j+1} = 2y_j − y_{j−1} − h² Kᵀσ(N(Ky_j))  stormer (y'' = −F(y))   6n+2
 revnet        Y += F(Z), Z += G(Y); F, G = BasicBlock     symplectic_euler, h = 1 12n+2
 ============  =========================================  ======================  ===========
 
-Depth counts the block convolutions (K and Kᵀ are two) plus stem and classifier; the
-two transition convolutions are not counted, as ResNet's projection shortcuts are not.
-The Hamiltonian
-and RevNet state is the channel split (Y, Z) of the stem's output; the two-step nets start
-from y_{−1} = y_0 (zero initial velocity) and carry both states through the transition's
-projection (``history="project"``, as LM-ResNet does) or restart from the projected
-newest state (``history="restart"``).
+Depth counts the block convolutions (K and Kᵀ are two) plus stem and classifier (RevNet's
+strided units count; the "numnet" transition convolutions do not, as ResNet's projection
+shortcuts do not). The Hamiltonian and RevNet state is the channel split (Y, Z) of the
+stem's output; the two-step nets start as the paper does (leapfrog y_{−1} = 0, midpoint a
+forward Euler step; "numnet": y_{−1} = y_0) and carry both states through the transition
+(``history="project"``, as LM-ResNet does) or restart from the newest state
+(``history="restart"``).
 
 >>> net = hamiltonian_net(depth=14, widths=(4, 8, 8), num_classes=3)
 >>> net(torch.randn(2, 3, 8, 8)).shape
