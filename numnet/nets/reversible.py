@@ -283,7 +283,10 @@ class _ReversibleFunction(torch.autograd.Function):
         every = stage.store_every
         for i, block in enumerate(blocks, start=1):
             state = block(*state)
-            if every and i % every == 0 and i < len(blocks):
+            # the first block's output is always kept: a stage input can sit exactly on ReLU kinks (the zero
+            # channels a pool + pad transition adds, batch-norm shift 0), where any reconstruction error
+            # would flip the derivative; from an exact output the first block reconstructs those zeros exactly
+            if i < len(blocks) and (i == 1 or (every and i % every == 0)):
                 kept[i] = state
         state = tuple(t.clone() if id(t) in inputs else t for t in state)
         device = state[0].device.type
