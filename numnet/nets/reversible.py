@@ -24,7 +24,8 @@ Batch norm: in the backward pass every ``_BatchNorm`` inside a block runs in tra
 forward (:func:`frozen_batch_norm`). Blocks must be deterministic (no dropout).
 
 Reconstruction error: each reversible backward pass compares the input state it
-reconstructed with the stage's input (kept by reference: one state per stage) and
+reconstructed with the stage's input (kept with the output state, as is the first
+block's output: two states per stage) and
 records ‖x̂ − x‖/‖x‖ (:attr:`ReversibleStage.reconstruction_error`); training records it
 per epoch and warns past :data:`RECONSTRUCTION_TOLERANCE`. ``store_every=N`` stores the
 state every N blocks and restarts the backward walk from each, bounding the error's
@@ -291,15 +292,19 @@ class _ReversibleFunction(torch.autograd.Function):
         state = tuple(t.clone() if id(t) in inputs else t for t in state)
         device = state[0].device.type
         ctx.autocast = (device, torch.is_autocast_enabled(device), torch.get_autocast_dtype(device))
-        ctx.stage, ctx.params, ctx.kept = stage, params, kept
-        ctx.save_for_backward(*state)
+        ctx.stage, ctx.params = stage, params
+        ctx.kept_at = [(i, len(ks)) for i, ks in kept.items()]  # saved with the output, so memory counts see them
+        ctx.save_for_backward(*state, *(t for ks in kept.values() for t in ks))
         return state
 
     @staticmethod
     @once_differentiable
     def backward(ctx, *grads):
-        state = ctx.saved_tensors
-        stage, kept = ctx.stage, ctx.kept
+        saved, stage = ctx.saved_tensors, ctx.stage
+        n_out = len(saved) - sum(k for _, k in ctx.kept_at)
+        state, rest, kept = saved[:n_out], saved[n_out:], {}
+        for i, k in ctx.kept_at:
+            kept[i], rest = tuple(rest[:k]), rest[k:]
         param_grads, sq_err, sq_ref = {}, 0.0, 0.0
         device, enabled, dtype = ctx.autocast
         with torch.autocast(device, dtype=dtype, enabled=enabled), frozen_batch_norm(stage.blocks):
@@ -313,7 +318,6 @@ class _ReversibleFunction(torch.autograd.Function):
                         state = ref
         if kept:
             stage._record_error((sq_err / sq_ref).sqrt() if float(sq_ref) > 0 else torch.zeros((), dtype=torch.float64))
-        ctx.kept = None
         return (None, None, *grads, *[param_grads.get(p) for p in ctx.params])
 
 
