@@ -501,8 +501,7 @@ def _net(stage, scheme, layers_per_block, depth, widths, split, steps, num_class
 def _defaults(net, structure, depth, widths, h, numnet_widths, official_h):
     _check_structure(structure)
     if widths is None:
-        widths = OFFICIAL_WIDTHS.get(net, {}).get(depth, numnet_widths if net not in OFFICIAL_WIDTHS else (32, 64, 112))
-        widths = numnet_widths if structure == "numnet" else widths
+        widths = numnet_widths if structure == "numnet" else OFFICIAL_WIDTHS[net].get(depth, (32, 64, 112))
     if h is None:
         h = official_h if structure == "official" else 0.1
     return widths, h
