@@ -2,12 +2,16 @@
 
     PYTHONPATH=. python benchmarks/fastpaths.py                       # step times, 1 and 2 threads
     PYTHONPATH=. python benchmarks/fastpaths.py --accuracy 10000      # + fp32 vs bf16 on Fashion-MNIST
+    PYTHONPATH=. python benchmarks/fastpaths.py --net lm_resnet --against resnet --threads 1
 
 Step times: one training step (forward, backward, SGD update) of ``--net``-``--depth`` on a
 batch of 128 28×28 images, each mode on its own copy of the model, the modes *interleaved*
 step by step in one process (so drifting machine load hits all of them alike), medians
 over ``--steps`` steps after warm-up; the ratio to fp32 is the figure to read. The load
 average is printed beside them: the machines are shared.
+
+``--against NET``: both nets in every mode, interleaved, and the ratio of ``--net``'s step
+to ``NET``'s per mode (the overhead of learnable coefficients, e.g. LM-ResNet's over ResNet's).
 
 Accuracy: the same net, seed and data trained by numnet.train.train in fp32 and with the
 default fast paths (numnet.train.fastpath.fast_paths), test accuracy side by side.
@@ -27,7 +31,8 @@ MODES = {"fp32": (False, False), "channels-last": (False, True), "bf16": (True, 
          "bf16+channels-last": (True, True)}
 
 
-def step_times(net: str, depth: int, widths, steps: int, threads: int) -> dict:
+def step_times(net: str, depth: int, widths, steps: int, threads: int, against: str | None = None) -> dict:
+    """Median step time per mode (``against``: also per ``(mode, against)``)."""
     from numnet import nets
 
     torch.set_num_threads(threads)
@@ -35,9 +40,10 @@ def step_times(net: str, depth: int, widths, steps: int, threads: int) -> dict:
     x = torch.randn(128, 1, 28, 28, generator=g)
     y = torch.randint(0, 10, (128,), generator=g)
     runs = {}
-    for name, (bf16, cl) in MODES.items():
+    for name, (bf16, cl), arch in [(m, o, a) for m, o in MODES.items() for a in (net, against) if a]:
         torch.manual_seed(0)
-        model = nets.build(net, depth, in_channels=1, num_classes=10, widths=widths)
+        model = nets.build(arch, depth, in_channels=1, num_classes=10, widths=widths)
+        name = name if arch == net else (name, arch)
         xs = x.contiguous(memory_format=torch.channels_last) if cl else x
         if cl:
             model = model.to(memory_format=torch.channels_last)
@@ -82,6 +88,7 @@ def main(argv=None) -> None:
     p.add_argument("--widths", default="16,32,64")
     p.add_argument("--steps", type=int, default=8)
     p.add_argument("--threads", default="1,2")
+    p.add_argument("--against", default=None, help="a second net: the step ratio --net / NET per mode")
     p.add_argument("--accuracy", type=int, default=0, help="training images for the fp32-vs-fast check (0: skip)")
     p.add_argument("--epochs", type=int, default=2)
     args = p.parse_args(argv)
@@ -91,9 +98,11 @@ def main(argv=None) -> None:
     print("| ---: | " + " | ".join("---:" for _ in MODES) + " | --- |")
     for threads in (int(t) for t in args.threads.split(",")):
         before = os.getloadavg()[0]
-        t = step_times(args.net, args.depth, widths, args.steps, threads)
+        t = step_times(args.net, args.depth, widths, args.steps, threads, args.against)
         after = os.getloadavg()[0]
         cells = [f"{t[m] * 1000:.0f} ms ({t['fp32'] / t[m]:.2f}x)" for m in MODES]
+        if args.against:
+            cells = [c + f", {t[m] / t[(m, args.against)]:.3f}x {args.against}" for c, m in zip(cells, MODES)]
         print(f"| {threads} | " + " | ".join(cells) + f" | {before:.2f} / {after:.2f} |", flush=True)
     if args.accuracy:
         acc = accuracy(args.net, args.depth, widths, args.accuracy, args.epochs)

@@ -102,7 +102,7 @@ def cmd_run(args) -> int:
     if not 0 <= i < n:
         raise ValueError(f"--shard must be i/n with 0 <= i < n, got {args.shard!r}")
     splits = load_splits(args.train, args.test)
-    recipe = get_recipe("paper-cifar10").with_epochs(args.epochs).replace(batch_size=args.batch_size)
+    recipe = get_recipe("he2016-fashion-mnist").with_epochs(args.epochs).replace(batch_size=args.batch_size)
     for k, (name, depth, seed) in enumerate(plan(args.depths, args.seeds)):
         if k % n != i:
             continue

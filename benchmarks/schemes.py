@@ -80,6 +80,24 @@ def main(argv=None):
                  best(lambda: gl3_nodepy.order(mode="exact"), max(1, r // 5)), 0.1,
                  "numnet's time includes building the method from its collocation definition"))
 
+    # 2b. exact queries at higher stage counts (nodepy: exact order of its GL/Radau tableaus where it has them)
+    from numnet.schemes import radau_iia
+
+    rows.append(("exact order, Gauss–Legendre s=4 (built)", best(lambda: gauss_legendre(4).order, r), float("nan"), 1.0,
+                 "before #19: 13 s (the trees in a degree-8 field); now B(p) + C(s) in the nodes' field"))
+    rows.append(("exact order, Gauss–Legendre s=5 (built)", best(lambda: gauss_legendre(5).order, r), float("nan"), 1.0,
+                 "before #19: 31 s"))
+    rows.append(("radau_iia(4): stability function + is_A_stable (built)",
+                 best(lambda: (lambda m: (m.stability_function(), m.is_A_stable))(radau_iia(4)), r), float("nan"), 1.0,
+                 "before #19: did not finish in 300 s (CRootOf nodes, EX-domain charpoly)"))
+
+    # 2c. SSP coefficient of SSPRK(10,4): exact sweep vs nodepy's float bisection
+    ssp104 = nrk.loadRKM("SSP104")
+    ours104 = RungeKutta([[sp.sympify(x) for x in row] for row in ssp104.A], [sp.sympify(x) for x in ssp104.b])
+    rows.append(("SSP coefficient, SSPRK(10,4) (exact 6 vs nodepy 5.9999995)",
+                 best(lambda: RungeKutta(ours104.A, ours104.b).ssp_coefficient, r),
+                 best(lambda: ssp104.absolute_monotonicity_radius(), r), 1.0, "numnet exact; nodepy bisection to 1e-10"))
+
     # 3. exact stability polynomial of an 8th-order pair (Prince–Dormand 8(7), 13 stages)
     pd8 = nrk.loadRKM("PD8")
     exact_A = [[sp.Rational(float(x)) for x in row] for row in pd8.A]
@@ -107,7 +125,24 @@ def main(argv=None):
     rows.append(("stability-region data, LMM, 400x400 grid", best(lambda: ab3.in_stability_region(grid), r),
                  best(theirs_region, max(1, r // 5)), 0.05, "nodepy: its plot_stability_region(N=400), which computes and draws"))
 
-    # 5. import
+    # 5. zero stability of the 24 learned LM-ResNet steps of a 56-layer net (float32 k, read back exactly)
+    rng = np.random.default_rng(0)
+    ks = [float(np.float32(x)) for x in rng.uniform(-1.1, 1.1, 24)]
+    lm = get("lm_resnet")
+
+    def ours_zero_stability():
+        from numnet.schemes.stability import gaussian_root_condition
+
+        gaussian_root_condition.cache_clear()
+        return [lm.subs(k=sp.Rational(*k.as_integer_ratio())).is_zero_stable for k in ks]
+
+    def theirs_zero_stability():
+        return [nlm.LinearMultistepMethod(np.array([-k, k - 1, 1.0]), np.array([0.0, 1.0, 0.0])).is_zero_stable() for k in ks]
+
+    rows.append(("zero stability, 24 learned LM-ResNet steps (exact)", best(ours_zero_stability, r),
+                 best(theirs_zero_stability, r), 0.1, "numnet exact on the float32 values; nodepy: float roots, tol 1e-13"))
+
+    # 6. import
     rows.append(("import numnet.schemes", import_time("numnet.schemes", r), import_time("nodepy", r), 0.5, "fresh interpreter"))
 
     print(f"{'task':52s} {'numnet s':>10s} {'nodepy s':>10s} {'ratio':>8s} {'target':>8s}  met")

@@ -2,6 +2,7 @@
 
 Run by hand:  PYTHONPATH=. python benchmarks/solvers.py [--n 10000] [--steps 1000] [--device cpu]
               PYTHONPATH=. python benchmarks/solvers.py --adaptive   (work/accuracy tables, no timing)
+              PYTHONPATH=. python benchmarks/solvers.py --stiff [--repeat 3]   (adaptive implicit vs scipy)
 
 Every solver integrates the same 10⁴ initial conditions (uniform in [-2, 2]², μ = 1) over
 [0, 10] with 10³ equal steps in float64 and keeps every step (10³ + 1 saved states), in
@@ -59,9 +60,12 @@ def main(argv=None):
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--scipy-subset", type=int, default=50)
     ap.add_argument("--adaptive", action="store_true", help="print the adaptive pairs beside scipy instead")
+    ap.add_argument("--stiff", action="store_true", help="adaptive implicit methods beside scipy's Radau and BDF")
     args = ap.parse_args(argv)
     if args.adaptive:
         return adaptive_tables()
+    if args.stiff:
+        return stiff_tables(args.repeat)
 
     p = van_der_pol(1.0)
     f = p.f
@@ -135,6 +139,56 @@ def adaptive_tables():
             for r in adaptive_vs_scipy(p, rtol, atol):
                 rej = "" if r["rejected"] is None else r["rejected"]
                 print(f"| {r['method']} | {r['steps']} | {rej} | {r['f_evals']} | {r['error']:.2e} |")
+
+
+STIFF_METHODS = (("radau_iia3", "Radau"), ("ndf", "BDF"), ("bdf", "BDF"), ("sdirk4", "Radau"))
+
+
+def stiff_tables(repeat=3):
+    """Steps, f-evaluations, Jacobians, LU factorisations and the max-norm error at t_end
+    (against HIRES's published reference, else scipy's Radau at rtol 1e-12) for numnet's
+    adaptive implicit methods beside scipy's Radau and BDF at the same rtol/atol, all with
+    the exact Jacobian; and the wall-time ratio numnet/scipy, timed interleaved (numnet,
+    scipy, numnet, ... ``repeat`` times each, the medians compared), with the 1-minute load
+    average read before and after each problem."""
+    import os
+    import statistics
+
+    from numnet.solvers import problems
+
+    cases = [(problems.robertson(1e5), 1e-6, 1e-10), (problems.van_der_pol(1000.0, 3000.0), 1e-6, 1e-9),
+             (problems.hires(), 1e-6, 1e-10)]
+    for p, rtol, atol in cases:
+        ref = p.solution()
+        load0 = os.getloadavg()[0]
+        print(f"\n{p.name} on {p.t_span}, rtol={rtol:g}, atol={atol:g}\n")
+        print("| method | steps | f-evals | Jacobians | LUs | error at t_end | time (s) | time / scipy's |")
+        print("|---|---|---|---|---|---|---|---|")
+        def scipy_run(method):
+            return solve_ivp(p.f, p.t_span, p.y0, method=method, rtol=rtol, atol=atol, jac=p.jac)
+
+        ours_sec, scipy_sec, results = {}, {"Radau": [], "BDF": []}, {}
+        for name, against in STIFF_METHODS:
+            t_ours = []
+            for _ in range(repeat):  # interleaved: numnet, scipy, numnet, scipy, ...
+                t0 = time.perf_counter()
+                results[name] = integrate(name, p.f, p.t_span, p.y0, rtol=rtol, atol=atol, jac=p.jac)
+                t_ours.append(time.perf_counter() - t0)
+                t0 = time.perf_counter()
+                results["scipy " + against] = scipy_run(against)
+                scipy_sec[against].append(time.perf_counter() - t0)
+            ours_sec[name] = statistics.median(t_ours)
+        for name, against in STIFF_METHODS:
+            r, sec = results[name], ours_sec[name]
+            err = np.max(np.abs(r.y_final - ref))
+            print(f"| numnet {name} | {r.n_steps} | {r.n_f_evals} | {r.n_jac_evals} | {r.n_lu} | {err:.2e} | "
+                  f"{sec:.3f} | {sec / statistics.median(scipy_sec[against]):.2f} (vs {against}) |")
+        for against in ("Radau", "BDF"):
+            r = results["scipy " + against]
+            err = np.max(np.abs(r.y[:, -1] - ref))
+            print(f"| scipy {against} | {len(r.t) - 1} | {r.nfev} | {r.njev} | {r.nlu} | {err:.2e} | "
+                  f"{statistics.median(scipy_sec[against]):.3f} | 1 |")
+        print(f"\nload average (1 min) {load0:.2f} before, {os.getloadavg()[0]:.2f} after; {os.cpu_count()} CPUs")
 
 
 if __name__ == "__main__":

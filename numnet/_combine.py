@@ -47,7 +47,9 @@ def combine(terms, lerp=None):
     """Σ c·x over ``terms`` [(c, x)] with as few passes over memory as the data allow.
 
     ``x``: NumPy arrays or torch tensors (all of one kind). ``c`` is 1.0 for an exact one
-    (no multiply), a Python float, or (torch) a 0-dim tensor — learnable, differentiable;
+    (no multiply), a Python float, or (torch) a 0-dim tensor — learnable, differentiable —
+    or a tensor that broadcasts against x (one coefficient per channel, shape (C, 1, 1):
+    its gradient is g·x summed to that shape);
     a ``x`` that is :data:`DROPPED` is skipped. ``lerp`` = (i, j): terms i and j have
     coefficients 1 − w and w (their sum is exactly 1, as for two states of a consistent
     LMM): they are fused into ``torch.lerp(x_i, x_j, w)``, which returns x_i bit for bit
@@ -166,28 +168,49 @@ def _define_node():
                 if need_x[1]:
                     gx[1] = g * (w.to(g.dtype) if isinstance(w, torch.Tensor) else w)
                 if need_c[1]:
-                    gc[1] = (_dot(g, xs[1]) - _dot(g, xs[0])).to(w.dtype).reshape(w.shape)
+                    gc[1] = (_reduce(g, xs[1], w) - _reduce(g, xs[0], w)).to(w.dtype)
                 start = 2
             for i in range(start, n):
                 c = coefs[i]
                 if need_x[i]:
                     gx[i] = g if _is_one(c) else g * (c.to(g.dtype) if isinstance(c, torch.Tensor) else c)
                 if need_c[i]:
-                    gc[i] = _dot(g, xs[i]).to(c.dtype).reshape(c.shape)
+                    gc[i] = _reduce(g, xs[i], c).to(c.dtype)
             return (None, None, *gc, *gx)
 
     return _Combine
 
 
+def _reduce(g, x, c):
+    """A coefficient's gradient: ⟨g, x⟩ for a one-element c, and for a c that broadcasts
+    (one value per channel, shape (C, 1, 1)) g·x summed to c's shape.
+
+    >>> import torch
+    >>> g, x = torch.ones(2, 3, 2, 2), torch.arange(24.0).reshape(2, 3, 2, 2)
+    >>> _reduce(g, x, torch.zeros(3, 1, 1)).flatten().tolist(), float(_reduce(g, x, torch.zeros(())))
+    ([60.0, 92.0, 124.0], 276.0)
+    """
+    if c.numel() == 1:
+        return _dot(g, x).reshape(c.shape)
+    return (g * x).sum_to_size(c.shape)
+
+
 def _dot(g, x):
-    """⟨g, x⟩ summed over every element, without a temporary where the layouts allow."""
+    """⟨g, x⟩ summed over every element, without a temporary where the layouts allow.
+
+    float32/float64 of one layout: one ``torch.dot``. Anything else (bf16 or float16 under
+    autocast, mixed layouts): one product and one sum accumulated in float32
+    (``torch.sum(g * x, dtype=float32)``, a single temporary; copying both to float32
+    first costs 2-10x as much, benchmarks/README.md). The result is at least float32.
+    """
     if g.shape == x.shape and g.dtype == x.dtype and g.dtype in (torch.float32, torch.float64):
         if g.is_contiguous() and x.is_contiguous():
             return torch.dot(g.view(-1), x.view(-1))
         cl = torch.channels_last
         if g.dim() == 4 and g.is_contiguous(memory_format=cl) and x.is_contiguous(memory_format=cl):
             return torch.dot(g.permute(0, 2, 3, 1).reshape(-1), x.permute(0, 2, 3, 1).reshape(-1))
-    return (g.float() * x.float()).sum()
+    product = g * x
+    return product.sum(dtype=torch.promote_types(product.dtype, torch.float32))
 
 
 def _is_one(c):

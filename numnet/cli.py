@@ -19,6 +19,7 @@ import argparse
 import contextlib
 import difflib
 import importlib
+import os
 import pkgutil
 import sys
 from pathlib import Path
@@ -28,7 +29,7 @@ from numnet.errors import UserError
 
 __all__ = ["main", "build_parser", "integer", "number", "count_or_fraction", "close_matches", "choice", "scheme_name",
            "concrete_scheme_name", "device", "out_file", "out_dir", "add_option", "add_data_options", "user_errors",
-           "DEFAULT_DATA"]
+           "add_speed_options", "speed_options", "DEFAULT_DATA"]
 
 DEFAULT_DATA = "fashion_mnist"  # train, study and report: installable anywhere (apt-get install dataset-fashion-mnist)
 
@@ -304,6 +305,52 @@ def add_data_options(parser, *, limit: bool = True, val_split: bool = True, what
         d.add_argument("--val-split", type=count_or_fraction, default=0, metavar="N",
                        help="hold out N training images (or a fraction like 0.1) for validation (default: 0)")
     return d
+
+
+def add_speed_options(parser, group=None):
+    """The fast-path options of every command that trains (``train``, ``study``), under one
+    spelling: ``--threads N``, ``--bf16``/``--fp32``, ``--channels-last``/``--no-channels-last``,
+    ``--compile [BACKEND]``; returns the argument group. :func:`speed_options` resolves them."""
+    f = group or parser.add_argument_group("speed (the same algorithm)")
+    f.add_argument("--threads", type=integer(1), default=None, metavar="N",
+                   help="math threads (default: $OMP_NUM_THREADS if set, else the cores not already busy by the "
+                        "1-minute load average, numnet.train.fastpath.default_threads). On a machine shared with other jobs use --threads 1 "
+                        "(busy-waiting threads on oversubscribed cores are many times slower than one), or set "
+                        "OMP_WAIT_POLICY=PASSIVE to run more threads without busy-waiting")
+    bf16 = f.add_mutually_exclusive_group()
+    bf16.add_argument("--bf16", action="store_true", default=None,
+                      help="bfloat16 autocast (default: on where the device computes bf16 natively: CUDA GPUs with "
+                           "bf16, CPUs with AVX512-BF16/AMX-BF16; numnet.train.fastpath.fast_paths)")
+    bf16.add_argument("--fp32", dest="bf16", action="store_false", help="no bf16 autocast, even where it is native")
+    cl = f.add_mutually_exclusive_group()
+    cl.add_argument("--channels-last", action="store_true", default=None,
+                    help="channels-last memory layout (default: on for CPU and CUDA, where convolutions run faster)")
+    cl.add_argument("--no-channels-last", dest="channels_last", action="store_false",
+                    help="the default (contiguous) memory layout")
+    f.add_argument("--compile", nargs="?", const=True, default=False, metavar="BACKEND",
+                   help="torch.compile the model (optionally with a backend name) (default: off)")
+    return f
+
+
+def speed_options(args) -> dict:
+    """``{"bf16", "channels_last", "compile"}`` for :func:`numnet.train.train` from the
+    :func:`add_speed_options` flags, each left out flag the default of ``args.device``
+    (:func:`numnet.train.fastpath.fast_paths`); sets torch's math threads to ``--threads``
+    (default: torch's own where ``OMP_NUM_THREADS`` is set, else
+    :func:`~numnet.train.fastpath.default_threads`). The run records all of them
+    in its config.json ``options`` (not its fingerprint: they do not change the algorithm)."""
+    import torch
+
+    from numnet.train.distributed import resolve_device
+    from numnet.train.fastpath import default_threads, fast_paths
+
+    with user_errors("--device"):
+        paths = fast_paths(resolve_device(args.device))
+    if args.threads is not None or not os.environ.get("OMP_NUM_THREADS"):
+        torch.set_num_threads(args.threads or default_threads())
+    pick = lambda given, default: default if given is None else given  # noqa: E731
+    return {"bf16": pick(args.bf16, paths.bf16), "channels_last": pick(args.channels_last, paths.channels_last),
+            "compile": args.compile}
 
 
 @contextlib.contextmanager

@@ -298,7 +298,7 @@ def test_stochastic_depth_is_identity_in_expectation(mode):
 
 
 def test_stochastic_depth_schedule():
-    net = nets.lm_resnet(56, stochastic_depth=True)
+    net = nets.lm_resnet(56, stochastic_depth=True, drop_schedule="huang")  # the official one: test_stochastic_depth
     surv = [p for s in net.stages for p in s.survival]
     assert len(surv) == 27 and surv[-1] == pytest.approx(0.8) and surv[0] == pytest.approx(1 - 0.2 / 27)
     assert np.allclose(np.diff(surv), -0.2 / 27)
@@ -442,9 +442,26 @@ def test_post_activation_resnet_computes_relu_of_u_plus_branch():
 
 def test_post_activation_options_are_checked():
     with pytest.raises(ValueError, match="post-activation blocks: block must be one of"):
-        nets.build("resnet", 29, preact=False, block="bottleneck")
+        nets.build("resnet", 26, preact=False, block="shake")
     with pytest.raises(ValueError, match="resnet_postact"):
         nets.build("resnet_postact", 20, preact=True)
     projected = nets.build("resnet", 20, preact=False, shortcut="projection")
     # option B: a 1x1 convolution + bn at the two downsampling entries
     assert sum(p.numel() for p in projected.parameters()) == 269_722 + (16 * 32 + 32 * 64) + 2 * (32 + 64)
+
+
+def test_step_schemes_read_back_in_the_family_terms():
+    # a learned step is named by its family and its value (plot labels never collide), and
+    # keeps the family's name for code that compares against the catalog
+    torch.manual_seed(2)
+    net = nets.lm_resnet(20, widths=(4, 4, 4))
+    learned = {(c["stage"], c["block"]): c["value"] for c in net.learned_coefficients()}
+    steps = [s for s in net.step_schemes() if s.kind == "scheme"]
+    assert len(steps) == len(learned) == 6
+    for s in steps:
+        k = learned[(s.stage, s.block)]
+        assert s.scheme.name == f"lm_resnet(k={format(k, '.4g')})" and s.scheme.family == "lm_resnet"
+        assert repr(s.scheme) == f"LinearMultistep('lm_resnet(k={format(k, '.4g')})')"
+        assert s.scheme.alpha[0] == schemes.get("lm_resnet").subs(k=k).alpha[0]   # exact, not the short label
+    assert len({s.scheme.name for s in steps}) == 6
+    assert schemes.get("lm_resnet").subs(k=0.31).name == "lm_resnet(k=0.31)"

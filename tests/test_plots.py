@@ -31,6 +31,7 @@ def test_regions_are_in_stability_region_on_the_grid(tmp_path):
     assert png_size(tmp_path / "r.png")[0] > 100
     assert b"<svg" in (tmp_path / "r.svg").read_bytes()[:2000]
     images = region_images(fig)
+    names[-1] = "lm_resnet(k=-0.2)"   # a substituted scheme is named by its values
     assert set(images) == set(names)
     x, y = np.linspace(-3.5, 1.5, 61), np.linspace(-3.0, 3.0, 61)
     for name, s in zip(names, items):

@@ -207,7 +207,8 @@ def test_reconstruction_error_is_in_every_reversible_runs_metrics_and_warns_past
         r = train(net, splits, recipe, progress=False)
     err = r.history[0]["reconstruction_error"]
     assert 0 <= err < RV.RECONSTRUCTION_TOLERANCE
-    monkeypatch.setattr(RV, "RECONSTRUCTION_TOLERANCE", err / 2)
+    assert RV.reconstruction_tolerance(torch.float32) == RV.RECONSTRUCTION_TOLERANCE == 1e-3
+    monkeypatch.setattr(RV, "reconstruction_tolerance", lambda dtype: err / 2)
     with pytest.warns(RuntimeWarning, match=r"reconstructed its states with relative error .*\(net\.store_every = N\)"):
         train(net, splits, recipe, progress=False)
     plain = train(nets.build("resnet", 8, widths=(4, 4, 4), num_classes=splits.num_classes), splits, recipe,

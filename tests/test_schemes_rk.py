@@ -15,8 +15,9 @@ ORDERS = {
     "cash_karp": 5, "backward_euler": 1, "implicit_midpoint": 2, "gauss1": 2, "gauss2": 4, "gauss3": 6,
     "radau_iia1": 1, "radau_iia2": 3, "radau_iia3": 5, "lobatto_iiia2": 2, "lobatto_iiia3": 4,
     "lobatto_iiib2": 2, "lobatto_iiib3": 4, "lobatto_iiic2": 2, "lobatto_iiic3": 4,
+    "lobatto_iiia4": 6, "lobatto_iiib4": 6, "lobatto_iiic4": 6, "sdirk4": 4,
 }
-EMBEDDED = {"bogacki_shampine": 2, "dormand_prince": 4, "fehlberg45": 5, "cash_karp": 4}
+EMBEDDED = {"bogacki_shampine": 2, "dormand_prince": 4, "fehlberg45": 5, "cash_karp": 4, "sdirk4": 3}
 
 
 @pytest.mark.parametrize("name", sorted(ORDERS))

@@ -149,5 +149,27 @@ def test_a_float_is_kept_as_the_exact_binary_number_it_stores():
 def test_a_non_finite_coefficient_is_refused_with_its_name(bad):
     with pytest.raises(ValueError, match=r"beta\[0\] must be finite"):
         schemes.LinearMultistep([0, -1, 1], [bad, 1.5, 0])
-    with pytest.raises(ValueError, match=r"k must be finite"):
+    with pytest.raises(ValueError, match=r"k in lm_resnet\.subs\(\) must be finite"):
         schemes.get("lm_resnet").subs(k=bad)
+
+
+@pytest.mark.parametrize("layout", [torch.contiguous_format, torch.channels_last])
+def test_a_bf16_coefficient_gradient_is_the_float64_dot_product(layout):
+    # under bf16 autocast g and x are bfloat16: the coefficient's gradient <g, x> is one
+    # product and one float32-accumulated sum; each bf16 product is off by at most 2^-9 of
+    # itself, so the result lies within 2^-8 * sum |g x| of the float64 reference
+    gen = torch.Generator().manual_seed(3)
+    xs = [torch.randn(8, 6, 5, 5, generator=gen).bfloat16().contiguous(memory_format=layout) for _ in range(3)]
+    g = torch.randn(8, 6, 5, 5, generator=gen).bfloat16().contiguous(memory_format=layout)
+    k = torch.tensor(0.3, requires_grad=True)
+    w = torch.tensor(0.25, requires_grad=True)
+    out = combine([(1 - w, xs[0]), (w, xs[1]), (k, xs[2])], lerp=(0, 1))
+    assert out.dtype == torch.bfloat16
+    gw, gk = torch.autograd.grad(out, [w, k], g)
+    dot = lambda a: (g.double() * a.double()).sum()  # noqa: E731
+    size = lambda a: (g.double() * a.double()).abs().sum()  # noqa: E731
+    assert gk.dtype == gw.dtype == torch.float32
+    assert abs(gk.double() - dot(xs[2])) <= 2 ** -8 * size(xs[2])
+    assert abs(gw.double() - (dot(xs[1]) - dot(xs[0]))) <= 2 ** -8 * (size(xs[1]) + size(xs[0]))
+    # far closer than a bf16 sum could be: the accumulation is float32
+    assert abs(gk.double() - dot(xs[2])) < 1e-3 * abs(dot(xs[2]))

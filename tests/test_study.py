@@ -353,7 +353,9 @@ def test_block_schemes_round_trip_exactly():
     for s in (schemes.get("lm_resnet").subs(k=-0.0734), schemes.get("rk4"), schemes.get("gauss2"),
               schemes.get("adams3_learnable").subs(b1=1.05, b2=-0.93)):
         back = scheme_from_dict(json.loads(json.dumps(scheme_to_dict(s))))
-        assert repr(back) == repr(s) and back.kind == s.kind
+        assert back._repr_coefficients() == s._repr_coefficients() and back.kind == s.kind
+        assert (back.name, back.family) == (s.name, s.family)
+    assert scheme_to_dict(s)["name"] == "adams3_learnable(b1=1.05, b2=-0.93)"
 
 
 def test_cli_merge_and_table(tmp_path, capsys):
@@ -380,3 +382,67 @@ def test_a_run_in_use_by_another_process_stops_the_study_with_one_line(tmp_path,
     err = capsys.readouterr().err
     assert err.startswith("numnet study: ") and f"(pid {os.getpid()})" in err and err.count("\n") == 1
     assert load_records(tmp_path) == []
+
+
+def test_an_arch_with_its_own_coefficient_decay_is_a_row_whose_records_say_so(tmp_path):
+    """``lm_resnet@decay=none`` trains the grid's recipe with coefficient_decay='none': its
+    record holds that recipe and the change, the table shows it, shards merge into one
+    table, and records whose recipes disagree otherwise are still refused. (Before, the
+    table's coef. decay column read a key records do not have and said 'zero (recorded
+    before the field)' for every run.)"""
+    from numnet.study import write_outputs
+    from numnet.train import get_recipe
+
+    quick, fakes = get_recipe("quick"), Fakes()
+    got = []
+    train = lambda model, data, *, recipe, **kw: got.append((kw["meta"]["arch"], recipe.coefficient_decay)) \
+        or fakes.train(model, data, recipe=recipe, **kw)  # noqa: E731
+    runs = plan(["lm_resnet", "lm_resnet@decay=none"], [8], [0, 1])
+    for i in (0, 1):
+        run_grid(shard(runs, f"{i}/2"), tmp_path / f"s{i}", data=DATA, recipe=quick, build=fakes.build, train=train,
+                 progress=False)
+    assert sorted(set(got)) == [("lm_resnet", "official"), ("lm_resnet@decay=none", "none")]
+    merge(tmp_path / "all", tmp_path / "s0", tmp_path / "s1")
+    rec = json.loads((tmp_path / "all" / "runs" / "lm_resnet@decay=none-d8-s1.json").read_text())
+    assert rec["config"]["recipe"]["coefficient_decay"] == "none"
+    assert rec["config"]["recipe_changes"] == {"coefficient_decay": "none"}
+    assert rec["run"]["recipe"] == {"coefficient_decay": "none"}
+    base = json.loads((tmp_path / "all" / "runs" / "lm_resnet-d8-s1.json").read_text())
+    assert "recipe_changes" not in base["config"] and "recipe" not in base["run"]
+    write_outputs(tmp_path / "all")
+    rows = {r["arch"]: r for r in json.loads((tmp_path / "all" / "table.json").read_text())}
+    assert rows["lm_resnet"]["coefficient_decay"] == "official"
+    assert rows["lm_resnet@decay=none"]["coefficient_decay"] == "none"
+    assert rows["lm_resnet@decay=none"]["runs"] == 2
+
+    # a record that claims a change its recipe does not hold is refused, naming the run
+    rec["config"]["recipe"]["coefficient_decay"] = "zero"
+    (tmp_path / "all" / "runs" / "lm_resnet@decay=none-d8-s1.json").write_text(json.dumps(rec))
+    with pytest.raises(ValueError, match=r"run lm_resnet@decay=none-d8-s1 sets \{'coefficient_decay': 'none'\}"):
+        write_outputs(tmp_path / "all")
+    # the grid's own value must agree among the runs that do not set it
+    other = plan(["lm_resnet"], [8], [2])
+    run_grid(other, tmp_path / "z", data=DATA, recipe=quick.replace(coefficient_decay="zero"), build=fakes.build,
+             train=fakes.train, progress=False)
+    with pytest.raises(ValueError, match=r"recipe.coefficient_decay 'official' \(lm_resnet-d8-s2: 'zero'\)"):
+        merge(tmp_path / "s0", tmp_path / "z")
+
+
+def test_arch_recipe_options_are_checked():
+    assert parse_arch("adams2_learnable@decay=toward-scheme").recipe == (("coefficient_decay", "toward-scheme"),)
+    with pytest.raises(ValueError, match="euler learns no scheme coefficients"):
+        parse_arch("resnet@decay=none")
+    with pytest.raises(ValueError, match="unknown option 'lr'"):
+        parse_arch("lm_resnet@lr=1")
+    with pytest.raises(ValueError, match="repeated option 'decay'"):
+        parse_arch("lm_resnet@decay=none@decay=zero")
+
+
+def test_a_resumed_runs_record_counts_the_wall_time_of_every_session(tmp_path):
+    """The record's seconds is the training result's wall time (earlier sessions of a resumed
+    run included), not only the last call's few seconds."""
+    fakes = Fakes()
+    train = lambda model, data, **kw: SimpleNamespace(**vars(fakes.train(model, data, **kw)),  # noqa: E731
+                                                       wall_time=3600.0)
+    run_grid(plan(["resnet"], [8], [0]), tmp_path, data=DATA, build=fakes.build, train=train, progress=False)
+    assert json.loads((tmp_path / "runs" / "resnet-d8-s0.json").read_text())["seconds"] == 3600.0

@@ -19,11 +19,14 @@ def test_help_lists_the_choices(capsys):
                    "fashion_mnist", "cifar100_coarse", "paper-cifar100", "rk4", "ab3", "stormer_verlet",
                    "--no-reversible", "--grad-checkpoint"):
         assert choice in text, choice
+    flat = " ".join(text.split())   # argparse wraps the help
+    assert "fashion_mnist he2016-fashion-mnist" in flat  # Fashion-MNIST's default, named for what it is
+    assert "He et al. 2016's CIFAR-10 recipe applied to Fashion-MNIST" in flat.replace("- ", "-")
 
 
 @pytest.mark.parametrize("argv, message", [
     (["--net", "vgg"], "argument --net: unknown net 'vgg'; choose one of resnet, lm_resnet, adams_net,"),
-    (["--net", "lm_resnt"], "argument --net: unknown net 'lm_resnt'; close matches: lm_resnet, resnet"),
+    (["--net", "lm_resnt"], "argument --net: unknown net 'lm_resnt'; close matches: lm_resnet, lm_resnet_sd, resnet"),
     (["--val-split", "ten"], "argument --val-split: must be a count like 5000 (0: none) or a fraction in (0, 1) "
                              "like 0.1, got 'ten'"),
 ])
@@ -95,7 +98,11 @@ def _reloaded(out, net, depth, **options):
 
     model = nets.build(net, depth, num_classes=4, **options)
     model.load_state_dict(torch.load(out / "checkpoint.pt", weights_only=True)["model"])
-    return model, evaluate(model, data.Loader(data.load("synthetic").test, 1000))[1]
+    run = json.loads((out / "config.json").read_text())["options"]   # evaluated as the run evaluated
+    cl = run["channels_last"]
+    model = model.to(memory_format=torch.channels_last) if cl else model
+    loader = data.Loader(data.load("synthetic").test, 1000, channels_last=cl)
+    return model, evaluate(model, loader, bf16=run["bf16"])[1]
 
 
 def test_cli_end_to_end_with_the_real_nets(tmp_path):
@@ -145,7 +152,12 @@ def test_reversible_nets_train_reversibly_ordinarily_and_grown(tmp_path):
         assert result.finished and result.epochs_done == 2
         assert result.config["meta"]["reversible"] is ("--no-reversible" not in extra)
         errors = [h.get("reconstruction_error") for h in result.history]
-        assert all(e is None for e in errors) if "--no-reversible" in extra else all(0 <= e < 1e-3 for e in errors)
+        if "--no-reversible" in extra:
+            assert errors == [None, None]
+        else:
+            assert all(isinstance(e, float) and e >= 0 for e in errors)
+        if "--store-every" in extra:  # a stored state after every block: one block's bf16 rounding at most
+            assert max(errors) < 1e-2
 
 
 def test_ctrl_c_exits_130_and_says_how_to_resume(tmp_path, monkeypatch, capsys):
@@ -194,3 +206,32 @@ def test_a_killed_run_leaves_no_stale_lock_and_resumes(tmp_path):
                  "--no-progress"]) == 0  # ... and not in the way
     assert [m["epoch"] for m in read_jsonl(out / "metrics.jsonl")] == list(range(1, done + 2))
     assert not (out / ".lock").exists()
+
+
+def test_fast_paths_default_to_the_device_and_are_recorded_as_options(tmp_path):
+    from numnet.train.fastpath import fast_paths
+
+    out = tmp_path / "run"
+    argv = ["train", "--net", "resnet", "--depth", "8", "--out", str(out), *TINY]
+    assert main([*argv, "--threads", "1", "--stop-after", "1"]) == 0
+    paths = fast_paths("cpu")
+    options = json.loads((out / "config.json").read_text())["options"]
+    assert (options["bf16"], options["channels_last"], options["threads"]) == (paths.bf16, paths.channels_last, 1)
+    # turned off on resume: options, not part of the run's fingerprint
+    assert main([*argv, "--threads", "1", "--resume", "--fp32", "--no-channels-last"]) == 0
+    result = TrainResult.load(out / "result.json")
+    assert result.finished and (result.config["options"]["bf16"], result.config["options"]["channels_last"]) == \
+        (False, False)
+    assert main([*argv, "--bf16", "--fp32"]) == 2   # one or the other
+
+
+def test_study_takes_the_same_speed_flags(tmp_path):
+    from numnet.cli import speed_options
+
+    args = build_parser().parse_args(["study", "--out", str(tmp_path / "s"), "--device", "cpu", "--threads", "1",
+                                      "--bf16", "--channels-last", "--compile"])
+    assert speed_options(args) == {"bf16": True, "channels_last": True, "compile": True}
+    args = build_parser().parse_args(["study", "--out", str(tmp_path / "s"), "--device", "cpu", "--threads", "1",
+                                      "--fp32", "--no-channels-last"])
+    assert speed_options(args) == {"bf16": False, "channels_last": False, "compile": False}
+    assert torch.get_num_threads() == 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from numnet.cli import add_data_options, device, integer, out_dir, user_errors
+from numnet.cli import add_data_options, add_speed_options, device, integer, out_dir, speed_options, user_errors
 
 NAME = "study"
 HELP = "train a grid of scheme nets (resumable, shardable) and write the accuracy-vs-properties table"
@@ -63,7 +63,11 @@ def add_arguments(p) -> None:
     p.add_argument("--merge", nargs="+", default=None, metavar="DIR",
                    help="merge the records of these study folders into --out, then write the table (no training)")
     p.add_argument("--table-only", action="store_true", help="write the table and figures from --out's records")
+    p.add_argument("--paper-table", action="store_true",
+                   help="write paper_table.md/.csv from --out's records: numnet's test errors in the papers' layout "
+                        "(models x depths 20/32/44/56) beside the published CIFAR-10 values (no training)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_speed_options(p)
 
 
 def _check_nets(runs, data: str) -> None:
@@ -87,6 +91,11 @@ def run(args) -> int:
     from numnet import study
     from numnet.study.wiring import load_data, make_recipe
 
+    if args.paper_table:
+        with user_errors("--paper-table"):
+            paths = study.write_paper_outputs(args.out)
+        print("\n".join(f"wrote {p}" for p in paths.values()))
+        return 0
     if args.merge or args.table_only:
         with user_errors("--merge" if args.merge else "--table-only"):  # e.g. no finished runs there
             paths = study.write_outputs(args.out, *(args.merge or ()))
@@ -103,7 +112,7 @@ def run(args) -> int:
             data=lambda: load_data(args.data, root=args.data_dir, train_size=args.limit_train,
                                    val_split=args.val_split, download=args.download),
             recipe=recipe, shard_of=args.shard, spectra_samples=args.spectra, progress=not args.no_progress,
-            train_options={"device": args.device, "progress": not args.no_progress},
+            train_options={"device": args.device, "progress": not args.no_progress, **speed_options(args)},
         )
     except (FloatingPointError, RunLocked) as e:  # a run diverged, or its directory is in use
         print(f"numnet study: {e}", file=sys.stderr)

@@ -23,17 +23,21 @@ import argparse
 import sys
 from pathlib import Path
 
-from numnet.cli import add_data_options, choice, device, integer, number, out_dir, user_errors
+from numnet.cli import (add_data_options, add_speed_options, choice, device, integer, number, out_dir, speed_options,
+                        user_errors)
 from numnet.errors import UserError
 from numnet.fileio import dumps, read_json
 from numnet.nets.names import NETS, REVERSIBLE_NETS, STAGE_NETS
-from numnet.train.recipe import RECIPES
+from numnet.train.recipe import DEFAULT_RECIPES, ORIGINS, RECIPES
 
 NAME = "train"
 HELP = "train a residual network built from a scheme (paper recipe, checkpointed, resumable)"
 
-DEFINING = ("net", "depth", "scheme", "reversible", "data", "val_split", "split_seed", "limit_train", "seed")
+DEFINING = ("net", "depth", "scheme", "reversible", "stochastic_depth", "drop_schedule", "imagenet_layout", "data",
+            "val_split", "split_seed", "limit_train", "seed")
 """The flags that define a run besides its recipe: on ``--resume`` they come from its config.json."""
+OPTIONAL_META = {"stochastic_depth": None, "drop_schedule": None, "imagenet_layout": False}
+"""Model flags recorded in the run's meta only when given (flag → its value when absent)."""
 RECIPE_FLAGS = ("recipe", "epochs", "batch_size", "lr", "weight_decay", "coarse_to_fine", "grow_depth", "level_epochs",
                 "transfer", "depth_mode")
 """The flags that make the recipe (stored whole in config.json)."""
@@ -62,6 +66,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     model.add_argument("--no-reversible", dest="reversible", action="store_false",
                        help=f"run a reversible net ({', '.join(REVERSIBLE_NETS)}) with ordinary autograd: "
                             "activations stored, not recomputed in the backward pass (for comparison)")
+    model.add_argument("--stochastic-depth", nargs="?", const=True, type=_p_L, metavar="P_L",
+                       help=f"for {', '.join(STAGE_NETS)}: drop blocks at random per batch in training, the last "
+                            "surviving with probability P_L (default without P_L: the LM-ResNet paper's, 0.8 at "
+                            "depth 56, 0.5 at 110)")
+    model.add_argument("--drop-schedule", type=choice(("official", "huang"), "schedule"), metavar="NAME",
+                       help="stochastic-depth schedule: official (the LM-ResNet code: death rate i/(L-1)*(1-P_L), "
+                            "kept blocks divided by their survival probability; the default of LM nets) or huang "
+                            "(Huang et al.: survival 1-(l/L)(1-P_L), test-time scaling; the default of the others)")
+    model.add_argument("--imagenet-layout", action="store_true",
+                       help=f"for {', '.join(STAGE_NETS)}: He et al.'s ImageNet ResNet layout (depth 18, 34, 50, "
+                            "101, 152: 7x7 stem, max-pool, four stages of widths 64-512, bottleneck blocks from 50), "
+                            "e.g. --net lm_resnet --depth 50 --imagenet-layout --data imagenet")
     model.add_argument("--grad-checkpoint", type=integer(0), default=0, metavar="N",
                        help=f"for {', '.join(STAGE_NETS)}: store only the state every N steps start from and "
                             "recompute those steps in the backward pass (exact; less memory, one extra "
@@ -80,9 +96,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "the standard STL-10 protocol) (default: all training images)")
     t = parser.add_argument_group("training")
     t.add_argument("--recipe", type=choice(RECIPES, "recipe"), metavar="NAME",
-                   help=f"training recipe: {', '.join(RECIPES)} (default: the paper's for the data set: "
-                        "paper-cifar100 for CIFAR-100, chang2018-stl10 for STL-10, torchvision-imagenet for "
-                        "imagenet, else paper-cifar10)")
+                   help=f"training recipe: {', '.join(RECIPES)} (default: the data set's: "
+                        f"{', '.join(f'{d} {r}' for d, r in DEFAULT_RECIPES.items())}, else paper-cifar10). "
+                        f"Where they come from: {'; '.join(f'{n}: {o}' for n, o in ORIGINS.items())}")
     t.add_argument("--epochs", type=integer(1), help="run the recipe over this many epochs, milestones scaled to match")
     t.add_argument("--batch-size", type=integer(1), metavar="N", help="global batch size (default: the recipe's, 128)")
     t.add_argument("--lr", type=number(0), help="initial learning rate (default: the recipe's, 0.1)")
@@ -114,14 +130,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     f = parser.add_argument_group("speed (the same algorithm)")
     f.add_argument("--device", type=device, default="auto",
                    help="auto (CUDA if available), cpu, cuda, cuda:N (default: auto)")
-    f.add_argument("--bf16", action="store_true", help="bfloat16 autocast")
-    f.add_argument("--channels-last", action="store_true", help="channels-last memory layout")
-    f.add_argument("--compile", nargs="?", const=True, default=False, metavar="BACKEND",
-                   help="torch.compile the model (optionally with a backend name)")
+    add_speed_options(parser, f)
     f.add_argument("--host-data", action="store_true", help="keep the data in host memory instead of on the device")
     f.add_argument("--no-progress", action="store_true", help="no progress bar")
     # --resume tells a flag the user gave (even with its default value) from one left out
     _record_given(parser, DEFINING + RECIPE_FLAGS)
+
+
+def _p_L(text: str) -> float:
+    """An argument type: a survival probability in (0, 1].
+
+    >>> _p_L("0.5")
+    0.5
+    >>> _p_L("1.5")
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: must be a probability in (0, 1], got '1.5'
+    """
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0.0 < value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be a probability in (0, 1], got {text!r}")
+    return value
 
 
 def _record_given(parser, dests) -> None:
@@ -151,12 +183,14 @@ def _settle(args) -> tuple:
     if stored is None:
         meta = {"net": args.net, "depth": args.depth, "scheme": args.scheme, "reversible": args.reversible,
                 "limit_train": args.limit_train, "val_split": args.val_split, "split_seed": args.split_seed}
+        meta.update({k: getattr(args, k) for k in OPTIONAL_META if getattr(args, k) not in (None, False)})
         return out, _recipe(args), meta, None
     meta = stored.get("meta", {})
     if "net" not in meta:
         return out, None, None, f"{out}/config.json was not written by numnet train (no net in its meta)"
     run = {"net": meta["net"], "depth": meta["depth"], "scheme": meta.get("scheme"),
-           "reversible": meta.get("reversible", True), "data": stored["data"]["name"],
+           "reversible": meta.get("reversible", True), **{k: meta.get(k, OPTIONAL_META[k]) for k in OPTIONAL_META},
+           "data": stored["data"]["name"],
            "val_split": meta.get("val_split", stored["data"].get("val", 0)), "split_seed": meta.get("split_seed", 0),
            "limit_train": meta.get("limit_train"), "seed": stored["seed"], "recipe": stored["recipe"]}
     now = {k: v for k, v in given.items() if k in DEFINING}
@@ -183,6 +217,12 @@ def _net_options(args) -> dict:
             raise UserError(f"--store-every applies to the reversible nets {list(REVERSIBLE_NETS)}, "
                             f"got --net {args.net}")
         options["store_every"] = args.store_every
+    for key, option in (("stochastic_depth", "stochastic_depth"), ("drop_schedule", "drop_schedule"),
+                        ("imagenet_layout", "imagenet")):
+        if getattr(args, key) not in (None, False):
+            if args.net not in STAGE_NETS:
+                raise UserError(f"--{key.replace('_', '-')} applies to the nets {list(STAGE_NETS)}, got --net {args.net}")
+            options[option] = getattr(args, key)
     if args.grad_checkpoint:
         if args.net not in STAGE_NETS:
             raise UserError(f"--grad-checkpoint applies to the nets {list(STAGE_NETS)} (reversible nets recompute "
@@ -259,6 +299,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"numnet train: warning: --net {args.net} --depth {args.depth} learns no coefficient of its scheme "
               f"{scheme.name} ({', '.join(sorted(map(str, scheme.free_symbols)))} free): every stage is too "
               f"short for a step after the start-up block(s); choose a larger depth", file=sys.stderr)
+    speed = speed_options(args)
+    if not args.no_progress:
+        on = [name for name, flag in (("bf16 autocast", speed["bf16"]), ("channels-last", speed["channels_last"]),
+                                      ("torch.compile", speed["compile"])) if flag]
+        print(f"numnet train: {torch.get_num_threads()} thread(s), {', '.join(on) or 'fp32, default layout'} "
+              f"(--threads, --fp32, --no-channels-last to change)", file=sys.stderr)
     folder = {"num_workers": args.workers} if args.data == "imagenet" else {}
     splits = data.load(args.data, root=args.data_dir, download=args.download,
                        val_split=args.val_split, split_seed=args.split_seed, fold=args.fold, **folder)
@@ -266,8 +312,7 @@ def run(args: argparse.Namespace) -> int:
         splits = splits.limit_train(args.limit_train)
     try:
         result = train(model, splits, recipe, out=out, resume=args.resume, seed=args.seed, device=args.device,
-                       bf16=args.bf16, channels_last=args.channels_last, compile=args.compile,
-                       resident=not args.host_data, stop_after=args.stop_after, progress=not args.no_progress,
+                       **speed, resident=not args.host_data, stop_after=args.stop_after, progress=not args.no_progress,
                        meta=meta)
     except RunLocked as err:
         print(f"numnet train: {err}", file=sys.stderr)

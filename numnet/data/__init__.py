@@ -6,6 +6,8 @@
   :class:`Splits` (train / optional validation / test :class:`Dataset` s, each one uint8 tensor);
   ``imagenet``: a folder of class folders, too big for memory, streamed as
   :class:`FolderSplits` (images decoded in DataLoader workers, :mod:`numnet.data.imagefolder`).
+- :func:`user_data` — a user's own float tensors ``(x, y)``, ``Dataset`` or ``DataLoader``
+  as :class:`UserSplits` (fed as given: no normalisation, no augmentation by default).
 - :class:`Loader` — batches on the training device, normalised there, with the paper's
   pad-crop-flip augmentation done as batched tensor ops (:func:`augment`).
 
@@ -28,6 +30,7 @@ _MODULES = {
     "numnet.data.sets": ("check_fold", "load", "load_unlabeled", "read"),
     "numnet.data.sources": ("NAMES", "SOURCES", "Source", "download", "get_source", "locate"),
     "numnet.data.toy": ("synthetic",),
+    "numnet.data.user": ("TensorSet", "UserSplits", "user_data"),
 }
 __all__ = sorted(name for names in _MODULES.values() for name in names)
 __getattr__, __dir__ = lazy_exports(__name__, {n: m for m, names in _MODULES.items() for n in names})

@@ -47,8 +47,32 @@ def channel_stats(images: torch.Tensor) -> tuple[tuple[float, ...], tuple[float,
     return tuple(means), tuple(stds)
 
 
+class LabelledTensors:
+    """What a split held as tensors answers (``images`` ``(N, C, ...)``, ``labels``,
+    ``classes``): :class:`Dataset` and a user's :class:`~numnet.data.user.TensorSet`."""
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+    @property
+    def in_channels(self) -> int:
+        return self.images.shape[1]
+
+    @property
+    def image_size(self) -> tuple[int, ...]:
+        return tuple(self.images.shape[2:])
+
+    def subset(self, index: torch.Tensor):
+        """The samples at ``index`` (a 1-D index tensor), same classes (and normalisation)."""
+        return dataclasses.replace(self, images=self.images[index], labels=self.labels[index])
+
+
 @dataclass(frozen=True, eq=False)
-class Dataset:
+class Dataset(LabelledTensors):
     """Images ``(N, C, H, W)`` uint8 and labels ``(N,)`` int64 of one split.
 
     ``mean`` and ``std`` are per-channel, on the [0, 1] pixel scale: a loader feeds
@@ -98,28 +122,9 @@ class Dataset:
         if not all(s > 0 for s in self.std):
             raise ConfigError(f"std must be positive, got {self.std}")
 
-    def __len__(self) -> int:
-        return len(self.labels)
-
     def __repr__(self) -> str:
         return (f"Dataset({self.name!r}, {len(self)} images {tuple(self.images.shape[1:])}, "
                 f"{self.num_classes} classes)")
-
-    @property
-    def num_classes(self) -> int:
-        return len(self.classes)
-
-    @property
-    def in_channels(self) -> int:
-        return self.images.shape[1]
-
-    @property
-    def image_size(self) -> tuple[int, int]:
-        return tuple(self.images.shape[2:])
-
-    def subset(self, index: torch.Tensor) -> "Dataset":
-        """The images at ``index`` (a 1-D index tensor), same classes and normalisation."""
-        return dataclasses.replace(self, images=self.images[index], labels=self.labels[index])
 
 
 class SplitsBase:
@@ -127,6 +132,15 @@ class SplitsBase:
     streamed from an image folder (:class:`~numnet.data.imagefolder.FolderSplits`): a
     subclass has ``train``, ``val`` (or ``None``) and ``test`` sets (each with ``classes``,
     ``len`` and ``subset(index)``), a ``name``, ``in_channels`` and ``image_size``."""
+
+    recipe_default: str | None = None
+    """The registered recipe :func:`numnet.train.train` uses for these splits unless told
+    (``None``: :func:`numnet.train.recipe.default_recipe` of the data set's name)."""
+
+    def example_input(self) -> torch.Tensor:
+        """One test image as the float input a model takes (pixels on the [0, 1] scale), to
+        check a model fits."""
+        return self.example().float().div(255)
 
     @property
     def classes(self) -> tuple[str, ...]:

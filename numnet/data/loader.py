@@ -147,10 +147,16 @@ class Loader:
                  flip: bool = False, seed: int = 0, device: str | torch.device = "cpu",
                  resident: bool = True, channels_last: bool = False, drop_last: bool = False,
                  rank: int = 0, world_size: int = 1):
-        if not isinstance(dataset, Dataset):
-            raise ConfigTypeError(f"dataset must be a numnet.data.Dataset, got {type(dataset).__name__}")
+        from numnet.data.user import TensorSet
+
+        if not isinstance(dataset, (Dataset, TensorSet)):
+            raise ConfigTypeError(f"dataset must be a numnet.data.Dataset or a user's TensorSet, "
+                                  f"got {type(dataset).__name__}")
         if not isinstance(pad, int) or isinstance(pad, bool) or pad < 0:
             raise ConfigError(f"pad must be an int >= 0, got {pad!r}")
+        if (pad or flip) and dataset.images.ndim != 4:
+            raise ConfigError(f"pad-crop and flip augment images (N, C, H, W); {dataset.name} holds samples of "
+                              f"shape {tuple(dataset.images.shape[1:])}: use a recipe with pad=0, flip=False")
         self._batches = rank_batches(len(dataset), batch_size, drop_last=drop_last, rank=rank, world_size=world_size)
         self.num_batches = len(self._batches)
         self.dataset, self.batch_size, self.shuffle = dataset, batch_size, shuffle
@@ -166,7 +172,9 @@ class Loader:
             pin = self.device.type == "cuda"
             self._images = dataset.images.pin_memory() if pin else dataset.images
             self._labels = dataset.labels.pin_memory() if pin else dataset.labels
-        self._normalize = Normalize(dataset.mean, dataset.std, self.device, channels_last)
+        # numnet's uint8 sets are normalised by their training statistics; a user's floats go in as they are
+        self._normalize = Normalize(dataset.mean, dataset.std, self.device, channels_last) \
+            if isinstance(dataset, Dataset) else _AsIs(self.device, channels_last and dataset.images.ndim == 4)
 
     def __len__(self) -> int:
         return self.num_batches
@@ -207,6 +215,17 @@ class Loader:
         if self.augmenting:
             x = augment(x, offsets, flips, self.pad)
         return self._normalize(x)
+
+
+class _AsIs:
+    """A user's float samples moved to ``device`` as float32, untouched otherwise."""
+
+    def __init__(self, device, channels_last: bool):
+        self.device = torch.device(device)
+        self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        return x.to(device=self.device, dtype=torch.float32, memory_format=self.memory_format)
 
 
 class Normalize:

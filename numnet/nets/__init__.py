@@ -28,8 +28,9 @@ from numnet._lazy import lazy_exports
 _MODULES = {
     "numnet.nets.blocks": ("BasicBlock", "Bottleneck", "LinearField", "PostActBasicBlock", "ResNeXtBlock",
                            "ShakeShakeBlock", "make_block"),
-    "numnet.nets.builders": ("adams_net", "blocks_per_stage", "build", "lm_resnet", "ode_net", "polynet",
-                             "resnet", "scheme_net", "shake_shake"),
+    "numnet.nets.builders": ("ZeroStabilityWarning", "adams_net", "blocks_per_stage", "build", "lm_resnet", "ode_net", "polynet",
+                             "resnet", "scheme_net", "shake_shake",
+                             "warn_if_not_zero_stable"),
     "numnet.nets.coefficients": ("Coefficients", "initializer"),
     "numnet.nets.continuous": ("ODEBlock", "ODEStage", "torchdiffeq_method"),
     "numnet.nets.model": ("ResidualNet", "StepScheme"),

@@ -129,6 +129,19 @@ class Bottleneck(_PreActBlock):
         return self.conv3(F.relu(self.bn3(y), inplace=True))
 
 
+def resnext_inner(width: int, cardinality: int, group_width: int, base_width: int) -> int:
+    """The grouped convolution's channels, C·D with D = ``group_width``·width/base (Xie et al.:
+    D = floor(n·baseWidth/64)); 512 for 8×64d at the first stage.
+
+    >>> resnext_inner(128, 16, 64, 64)
+    2048
+    """
+    _check_channels(cardinality=cardinality, group_width=group_width, base_width=base_width)
+    if (width * group_width) % base_width:
+        raise ValueError(f"width {width} times group_width {group_width} must be divisible by base_width {base_width}")
+    return cardinality * (width * group_width // base_width)
+
+
 class ResNeXtBlock(Bottleneck):
     """ResNeXt-29 style block (Xie et al., 2017) in pre-activation order: a bottleneck
     whose 3×3 convolution has ``cardinality`` groups of ``group_width``·(width/base)
@@ -141,14 +154,30 @@ class ResNeXtBlock(Bottleneck):
 
     def __init__(self, in_channels: int, width: int, stride: int = 1, shortcut: str = "projection",
                  cardinality: int = 8, group_width: int = 64, base_width: int = 64):
-        _check_channels(cardinality=cardinality, group_width=group_width, base_width=base_width)
-        if (width * group_width) % base_width:
-            raise ValueError(f"width {width} times group_width {group_width} must be divisible by base_width {base_width}")
-        inner = cardinality * (width * group_width // base_width)
-        super().__init__(in_channels, width, stride, shortcut, inner=inner, groups=cardinality)
+        super().__init__(in_channels, width, stride, shortcut,
+                         inner=resnext_inner(width, cardinality, group_width, base_width), groups=cardinality)
 
 
-class PostActBasicBlock(nn.Module):
+class _PostActBlock(nn.Module):
+    """Shared plumbing of He et al. (2016a)'s post-activation blocks: the shortcut (option
+    A ``"pad"`` or option B ``"projection"``, 1×1 convolution + bn) and :meth:`transition`."""
+
+    def _shortcut_setup(self, cin, cout, stride, shortcut):
+        if shortcut not in SHORTCUTS:
+            raise ValueError(f"shortcut must be one of {SHORTCUTS}, got {shortcut!r}")
+        if shortcut == "pad" and cout < cin:
+            raise ValueError(f"a 'pad' shortcut cannot reduce channels ({cin} -> {cout}); use 'projection'")
+        self.stride, self.cin, self.cout, self.shortcut_kind = stride, cin, cout, shortcut
+        self.needs_projection = stride != 1 or cin != cout
+        self.proj = (nn.Sequential(_conv(cin, cout, 1, stride), nn.BatchNorm2d(cout))
+                     if self.needs_projection and shortcut == "projection" else None)
+
+    def transition(self, u):
+        """(P(u), F(u)): the shortcut and the residual branch."""
+        return _shortcut(self, u, u), self(u)
+
+
+class PostActBasicBlock(_PostActBlock):
     """He et al. (2016a)'s original block, whose residual branch is
     conv3×3-bn-relu-conv3×3-bn; the stage adds the shortcut and applies the ReLU after the
     addition (``SchemeStage(post_activation=True)``). Shortcut: ``"pad"`` (option A:
@@ -167,26 +196,64 @@ class PostActBasicBlock(nn.Module):
     def __init__(self, in_channels: int, width: int, stride: int = 1, shortcut: str = "pad"):
         super().__init__()
         _check_channels(in_channels=in_channels, width=width, stride=stride)
-        if shortcut not in SHORTCUTS:
-            raise ValueError(f"shortcut must be one of {SHORTCUTS}, got {shortcut!r}")
-        if shortcut == "pad" and width < in_channels:
-            raise ValueError(f"a 'pad' shortcut cannot reduce channels ({in_channels} -> {width}); use 'projection'")
-        self.stride, self.cin, self.cout, self.shortcut_kind = stride, in_channels, width, shortcut
-        self.needs_projection = stride != 1 or in_channels != width
+        self._shortcut_setup(in_channels, width, stride, shortcut)
         self.conv1 = _conv(in_channels, width, 3, stride)
         self.bn1 = nn.BatchNorm2d(width)
         self.conv2 = _conv(width, width, 3)
         self.bn2 = nn.BatchNorm2d(width)
-        self.proj = (nn.Sequential(_conv(in_channels, width, 1, stride), nn.BatchNorm2d(width))
-                     if self.needs_projection and shortcut == "projection" else None)
 
     def forward(self, u):
         """The residual branch F(u) (before the addition and its ReLU)."""
         return self.bn2(self.conv2(F.relu(self.bn1(self.conv1(u)), inplace=True)))
 
-    def transition(self, u):
-        """(P(u), F(u)): the shortcut and the residual branch."""
-        return _shortcut(self, u, u), self(u)
+
+class PostActBottleneck(_PostActBlock):
+    """He et al. (2016a)'s bottleneck as torchvision builds it (ResNet v1.5: the stride on
+    the 3×3 convolution): conv1×1-bn-relu-conv3×3-bn-relu-conv1×1-bn, output 4·``width``
+    channels; the stage adds the shortcut (default option B) and applies the ReLU.
+    ``groups`` > 1 makes the 3×3 convolution grouped with ``inner`` channels (ResNeXt).
+
+    >>> sum(p.numel() for p in PostActBottleneck(64, 64).parameters())   # torchvision layer1[0]
+    75008
+    """
+
+    expansion = 4
+
+    def __init__(self, in_channels: int, width: int, stride: int = 1, shortcut: str = "projection",
+                 inner: int | None = None, groups: int = 1):
+        super().__init__()
+        inner = width if inner is None else inner
+        _check_channels(in_channels=in_channels, width=width, stride=stride, inner=inner, groups=groups)
+        if inner % groups:
+            raise ValueError(f"inner width {inner} must be divisible by the number of groups {groups}")
+        out = self.expansion * width
+        self._shortcut_setup(in_channels, out, stride, shortcut)
+        self.conv1 = _conv(in_channels, inner, 1)
+        self.bn1 = nn.BatchNorm2d(inner)
+        self.conv2 = _conv(inner, inner, 3, stride, groups)
+        self.bn2 = nn.BatchNorm2d(inner)
+        self.conv3 = _conv(inner, out, 1)
+        self.bn3 = nn.BatchNorm2d(out)
+
+    def forward(self, u):
+        """The residual branch F(u) (before the addition and its ReLU)."""
+        y = F.relu(self.bn1(self.conv1(u)), inplace=True)
+        return self.bn3(self.conv3(F.relu(self.bn2(self.conv2(y)), inplace=True)))
+
+
+class PostActResNeXtBlock(PostActBottleneck):
+    """Xie et al. (2017)'s ResNeXt block (form C, grouped convolution) as their code builds
+    it (``resnext_bottleneck_C`` in models/resnext.lua): :class:`PostActBottleneck` with
+    ``cardinality`` groups of ``group_width``·(width/base) channels.
+
+    >>> PostActResNeXtBlock(64, 64).conv2.groups
+    8
+    """
+
+    def __init__(self, in_channels: int, width: int, stride: int = 1, shortcut: str = "projection",
+                 cardinality: int = 8, group_width: int = 64, base_width: int = 64):
+        super().__init__(in_channels, width, stride, shortcut, inner=resnext_inner(width, cardinality, group_width,
+                                                                                  base_width), groups=cardinality)
 
 
 class Shake(torch.autograd.Function):
@@ -269,7 +336,7 @@ BLOCKS = {"basic": BasicBlock, "bottleneck": Bottleneck, "resnext": ResNeXtBlock
 """Block kinds by name, as accepted by the builders' ``block=`` option."""
 
 
-POST_ACT_BLOCKS = {"basic": PostActBasicBlock}
+POST_ACT_BLOCKS = {"basic": PostActBasicBlock, "bottleneck": PostActBottleneck, "resnext": PostActResNeXtBlock}
 """Post-activation block kinds (He et al. 2016a), for ``preact=False``."""
 
 

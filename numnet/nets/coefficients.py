@@ -18,6 +18,7 @@ nothing and one with coefficient 1 costs no multiply.
 
 from __future__ import annotations
 
+import math
 import numbers
 import re
 
@@ -95,7 +96,7 @@ class Coefficients:
 
 
 # -- inits of learnable coefficients -------------------------------------------------
-def _uniform_left_open(lo: float, hi: float):
+def uniform_left_open(lo: float, hi: float):
     """Fill with samples of U(lo, hi], i.e. hi − (hi − lo)·U[0, 1)."""
 
     def init(t: torch.Tensor) -> None:
@@ -108,7 +109,7 @@ def _uniform_left_open(lo: float, hi: float):
 
 DEFAULT_INITS = {
     # Lu et al. (2018), reference code: k_n ~ U(-0.1, 0]
-    ("lm_resnet", "k"): _uniform_left_open(-0.1, 0.0),
+    ("lm_resnet", "k"): uniform_left_open(-0.1, 0.0),
     # Yan (2019): beta_1 (on f_n) ~ U(1, 1.1); with three steps beta_2 (on f_{n-1}) ~ U(-1, -0.9)
     ("adams2_learnable", "b1"): ("uniform", 1.0, 1.1),
     ("adams3_learnable", "b1"): ("uniform", 1.0, 1.1),
@@ -134,6 +135,10 @@ def initializer(spec, name: str = "coefficient"):
     Traceback (most recent call last):
     ...
     ValueError: init of k: uniform needs a < b, got (2, 1)
+    >>> initializer(float("nan"), "k")
+    Traceback (most recent call last):
+    ...
+    ValueError: init of k: constant needs finite numbers, got (nan,)
     """
     if callable(spec):
         def init(t):
@@ -167,6 +172,8 @@ def initializer(spec, name: str = "coefficient"):
     need = {"uniform": 2, "normal": 2, "constant": 1}[kind]
     if len(args) != need:
         raise ValueError(f"init of {name}: {kind} takes {need} numbers, got {args}")
+    if not all(math.isfinite(a) for a in args):
+        raise ValueError(f"init of {name}: {kind} needs finite numbers, got {args}")
     if kind == "uniform" and not args[0] < args[1]:
         raise ValueError(f"init of {name}: uniform needs a < b, got {spec[1:]}")
     if kind == "normal" and not args[1] >= 0:
@@ -210,7 +217,7 @@ def resolve_inits(scheme, init) -> dict:
         given = {n: init for n in names}
     out, missing = {}, []
     for n in names:
-        spec = given.get(n, DEFAULT_INITS.get((scheme.name, n)))
+        spec = given.get(n, DEFAULT_INITS.get((scheme.family, n)))
         if spec is None:
             missing.append(n)
         else:
@@ -285,4 +292,4 @@ def decay_centers(scheme, mode: str) -> dict:
         return {n: None for n in names}
     if mode == "zero":
         return {n: sp.Integer(0) for n in names}
-    return {n: sp.Integer(OFFICIAL_DECAY_CENTERS.get((scheme.name, n), 0)) for n in names}
+    return {n: sp.Integer(OFFICIAL_DECAY_CENTERS.get((scheme.family, n), 0)) for n in names}

@@ -104,6 +104,12 @@ class FractalNet(nn.Module):
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
 
+    @property
+    def skips_parameters(self) -> bool:
+        """True with drop-path: a training pass may leave columns unused (data-parallel
+        training must then look for unused parameters)."""
+        return bool(self.local_drop or self.global_fraction)
+
     def forward(self, x):
         drop = None
         if self.training and (self.local_drop or self.global_fraction):

@@ -17,17 +17,21 @@ import torch.nn as nn
 
 class StepScheme(NamedTuple):
     """The scheme one step of a trained network runs: ``block`` is the index (within the
-    stage) of the step's first block, ``kind`` is 'entry', 'startup', 'scheme' or 'ode'."""
+    stage) of the step's first block, ``kind`` is 'entry', 'startup', 'scheme' or 'ode';
+    ``channel``: the channel of a channel-wise step (one scheme per channel), else None."""
 
     stage: int
     block: int
     kind: str
     scheme: object
+    channel: int | None = None
 
 
 class ResidualNet(nn.Module):
     """stem (conv3×3) → stages → bn-relu → global average pool → linear; with
     ``preact=False`` (post-activation stages) stem conv3×3-bn-relu → stages → pool → linear.
+    ``stem="imagenet"``: He et al.'s ImageNet stem, conv7×7 (stride 2)-bn-relu-maxpool3×3
+    (stride 2), before either kind of stages.
 
     Works for any input size and channel count (CIFAR 3×32×32, Fashion-MNIST 1×28×28):
     the pool is adaptive. Convolutions are He-initialised (fan-out), batch norms start at
@@ -35,15 +39,20 @@ class ResidualNet(nn.Module):
     """
 
     def __init__(self, stages, *, in_channels: int, stem_width: int, out_channels: int, num_classes: int,
-                 scheme=None, depth: int | None = None, preact: bool = True):
+                 scheme=None, depth: int | None = None, preact: bool = True, stem: str = "cifar"):
         super().__init__()
+        if stem not in ("cifar", "imagenet"):
+            raise ValueError(f"stem must be 'cifar' or 'imagenet', got {stem!r}")
         for name, v in (("in_channels", in_channels), ("num_classes", num_classes)):
             if not isinstance(v, int) or isinstance(v, bool) or v < 1:
                 raise ValueError(f"{name} must be a positive integer, got {v!r}")
         self.preact = preact
-        self.stem = nn.Conv2d(in_channels, stem_width, 3, padding=1, bias=False)
-        # post-activation (He et al. 2016a): bn-relu after the stem, none before the pool
-        self.stem_bn = None if preact else nn.BatchNorm2d(stem_width)
+        imagenet = stem == "imagenet"
+        self.stem = nn.Conv2d(in_channels, stem_width, 7 if imagenet else 3, stride=2 if imagenet else 1,
+                              padding=3 if imagenet else 1, bias=False)
+        # post-activation (He et al. 2016a) and ImageNet: bn-relu after the stem, none before the pool
+        self.stem_bn = None if preact and not imagenet else nn.BatchNorm2d(stem_width)
+        self.stem_pool = nn.MaxPool2d(3, stride=2, padding=1) if imagenet else None
         self.stages = nn.ModuleList(stages)
         self.bn = nn.BatchNorm2d(out_channels) if preact else None
         self.fc = nn.Linear(out_channels, num_classes)
@@ -61,6 +70,8 @@ class ResidualNet(nn.Module):
         u = self.stem(x)
         if self.stem_bn is not None:
             u = torch.relu(self.stem_bn(u))
+        if self.stem_pool is not None:
+            u = self.stem_pool(u)
         for stage in self.stages:
             u = stage(u)
         return u
@@ -79,7 +90,8 @@ class ResidualNet(nn.Module):
 
     def learned_coefficients(self) -> list:
         """The learnable scheme coefficients as a table: one dict(stage, block, symbol,
-        value) per block and symbol (``block`` as in :meth:`step_schemes`).
+        value) per block and symbol (``block`` as in :meth:`step_schemes`; a channel-wise
+        step gives one row per channel, with its ``channel``).
 
         >>> from numnet import nets
         >>> net = nets.lm_resnet(8, widths=(4, 4, 4))
@@ -90,7 +102,8 @@ class ResidualNet(nn.Module):
         [(0, 1, 'k'), (1, 1, 'k'), (2, 1, 'k')]
         """
         return [
-            {"stage": s, "block": rec["block"], "symbol": name, "value": value}
+            {"stage": s, "block": rec["block"], **({"channel": rec["channel"]} if "channel" in rec else {}),
+             "symbol": name, "value": value}
             for s, rec in self._records()
             for name, value in rec["values"].items()
         ]
@@ -105,7 +118,7 @@ class ResidualNet(nn.Module):
         >>> all(s.scheme.is_zero_stable for s in net.step_schemes())
         True
         """
-        return [StepScheme(s, rec["block"], rec["kind"], rec["scheme"]) for s, rec in self._records()]
+        return [StepScheme(s, rec["block"], rec["kind"], rec["scheme"], rec.get("channel")) for s, rec in self._records()]
 
     def _branches(self) -> list:
         out = []

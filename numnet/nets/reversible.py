@@ -265,6 +265,17 @@ digits. Remedies: ``net.store_every = N`` (a stored state every N blocks), or
 ``reversible=False``."""
 
 
+def reconstruction_tolerance(dtype=torch.float32) -> float:
+    """The warning threshold for a backward pass computing in ``dtype``:
+    :data:`RECONSTRUCTION_TOLERANCE`, or 10 ulps of ``dtype`` where that is larger (bf16
+    autocast: ε = 2⁻⁷, so 0.078; ordinary bf16 autograd is no more exact than that).
+
+    >>> reconstruction_tolerance(), reconstruction_tolerance(torch.bfloat16)
+    (0.001, 0.078125)
+    """
+    return max(RECONSTRUCTION_TOLERANCE, 10 * torch.finfo(dtype).eps)
+
+
 def _step_size(h) -> float:
     if isinstance(h, bool) or not isinstance(h, (int, float)) or not h > 0:
         raise ValueError(f"step size h must be a positive number, got {h!r}")

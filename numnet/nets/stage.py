@@ -45,7 +45,7 @@ from .. import schemes
 from .coefficients import resolve_inits
 from .recompute import recomputed
 from .steps import LMMRule, rule_for
-from .stochastic import MODES, check_p_L, gated, sample_gates
+from .stochastic import MODES, check_p_L, eval_gates, gated, sample_gates
 
 HISTORY_MODES = ("carry", "restart")
 RK_BLOCK_MODES = ("per_stage", "shared")
@@ -56,19 +56,32 @@ class SchemeStage(nn.Module):
 
     ``blocks``: modules mapping u to f(u) (same shape), the first one with a
     ``transition(u) -> (P(u), f)`` method when it changes the shape. ``survival``: one
-    survival probability per block for stochastic depth (None: off). ``checkpoint=n``
+    survival probability per block for stochastic depth (None: off); ``inverted``: kept
+    blocks scaled by 1/p in training (True, the official LM-ResNet code) or by p at test
+    time (False, Huang et al.), see :mod:`numnet.nets.stochastic`. ``checkpoint=n``
     keeps for backward only the history every n steps start from and recomputes those
     steps in the backward pass (batch norm counted once, :mod:`numnet.nets.recompute`):
     exact gradients, activation memory of about one state per n steps, one extra forward.
     The way to save memory for schemes that cannot be inverted safely (LM-ResNet).
     ``post_activation=True``: every new state passes through a ReLU, u_{n+1} =
     relu(step) — He et al. (2016a)'s original ResNet with post-activation blocks.
+    ``channelwise=True``: every learnable coefficient holds one value per channel of the
+    stage (``coef[name]`` of shape (steps, C, 1, 1)), as the LM-ResNet authors' ``MResNetC``;
+    the step then acts channel by channel, and the bridge reports one scheme per (step,
+    channel) (records with a ``"channel"`` key).
     """
 
     def __init__(self, scheme, blocks, *, entry: bool = True, h=1, history: str = "carry",
                  rk_blocks: str = "per_stage", iterations: int = 2, init=None, survival=None,
-                 drop_mode: str = "batch", checkpoint: int = 0, post_activation: bool = False):
+                 drop_mode: str = "batch", checkpoint: int = 0, post_activation: bool = False,
+                 inverted: bool = True, channelwise: bool = False):
         super().__init__()
+        if not isinstance(channelwise, bool):
+            raise TypeError(f"channelwise must be True or False, got {channelwise!r}")
+        self.channelwise = channelwise
+        if not isinstance(inverted, bool):
+            raise TypeError(f"inverted must be True or False, got {inverted!r}")
+        self.inverted = inverted
         if not isinstance(post_activation, bool):
             raise TypeError(f"post_activation must be True or False, got {post_activation!r}")
         self.post_activation = post_activation
@@ -99,8 +112,10 @@ class SchemeStage(nn.Module):
             for name in self.rule.symbol_names:
                 if not name.isidentifier():
                     raise ValueError(f"free symbol name {name!r} cannot name a parameter; rename it in the scheme")
-                p = nn.Parameter(torch.empty(n_slots))
+                p = nn.Parameter(torch.empty(n_slots, *self._channel_shape(blocks)))
                 inits[name](p)
+                if not torch.isfinite(p).all():
+                    raise ValueError(f"init of {name} gave non-finite values {p.detach().tolist()}")
                 self.coef[name] = p
         elif init is not None:
             raise ValueError(f"init was given but scheme {scheme.name} has no free symbols")
@@ -113,6 +128,22 @@ class SchemeStage(nn.Module):
             if len(survival) != len(blocks):
                 raise ValueError(f"survival needs one probability per block ({len(blocks)}), got {len(survival)}")
             self.survival = survival
+
+    def _channel_shape(self, blocks) -> tuple:
+        """() for scalar coefficients, (C, 1, 1) for one per channel of the stage's states."""
+        if not self.channelwise:
+            return ()
+        channels = getattr(blocks[-1], "cout", None)
+        if not isinstance(channels, int):
+            raise ValueError(f"channelwise=True needs blocks that name their output channels (cout), got "
+                             f"{type(blocks[-1]).__name__}")
+        return (channels, 1, 1)
+
+    @property
+    def skips_parameters(self) -> bool:
+        """True when a training pass may leave blocks unused (batch-mode stochastic depth):
+        data-parallel training must then look for unused parameters."""
+        return self.survival is not None and self.drop_mode == "batch"
 
     # -- planning ------------------------------------------------------------------
     def _make_plan(self, n: int, rk_blocks: str):
@@ -151,7 +182,9 @@ class SchemeStage(nn.Module):
 
     def forward(self, u):
         if self.training and self.survival is not None:
-            gates = sample_gates(self.survival, u, self.drop_mode)
+            gates = sample_gates(self.survival, u, self.drop_mode, self.inverted)
+        elif self.survival is not None:
+            gates = eval_gates(self.survival, self.inverted)
         else:
             gates = [None] * len(self.blocks)
         steps = list(self.plan)
@@ -210,6 +243,13 @@ class SchemeStage(nn.Module):
         concrete scheme of that step (learned values substituted exactly)."""
         out = []
         for kind, blocks, slot in self.plan:
+            if kind == "scheme" and self.rule.learnable and self.channelwise:
+                coef = {n: self.coef[n][slot].detach().cpu().reshape(-1).tolist() for n in self.rule.symbol_names}
+                for c in range(len(next(iter(coef.values())))):
+                    values = {n: v[c] for n, v in coef.items()}
+                    out.append({"kind": kind, "block": blocks[0], "blocks": blocks, "channel": c,
+                                "scheme": self.rule.concrete(values), "values": values})
+                continue
             if kind == "scheme" and self.rule.learnable:
                 values = {n: float(self.coef[n][slot].detach().cpu()) for n in self.rule.symbol_names}
                 scheme = self.rule.concrete(values)
@@ -221,13 +261,14 @@ class SchemeStage(nn.Module):
         return out
 
     def branches(self) -> list:
-        """Per step (the order of :meth:`step_records`), ``(module, h)``: the block whose
+        """Per record of :meth:`step_records` (a channel-wise step: one per channel, the same
+        block), ``(module, h)``: the block whose
         forward is the step's vector field F (for an RK step, its first stage, evaluated
         at u_n) and the step size multiplying it; ``None`` for an entry block with a
         projection shortcut (it changes the shape: no square Jacobian)."""
         h = float(self.rule.h)
-        return [(None, h) if kind == "entry" and _projects(self.blocks[blocks[0]]) else (self.blocks[blocks[0]], h)
-                for kind, blocks, _ in self.plan]
+        return [(None, h) if rec["kind"] == "entry" and _projects(self.blocks[rec["block"]])
+                else (self.blocks[rec["block"]], h) for rec in self.step_records()]
 
     def extra_repr(self) -> str:
         kinds = [k for k, _, _ in self.plan]

@@ -68,25 +68,39 @@ def plot_convergence(curves, *, orders=(), title=None, path=None, ax=None):
 def convergence_grid(items, *, ncols: int = 6, title: str | None = None, path=None):
     """One small log-log panel per scheme: ``items`` is a list of ``(title, curves,
     order)`` with ``curves`` as for :func:`plot_convergence` and ``order`` the symbolic
-    order drawn as the reference slope. Returns the Figure.
+    order drawn as the reference slope. Each panel's title gives the symbolic order and
+    the observed slopes (curves with an ``order`` attribute, as
+    :class:`numnet.solvers.Convergence`); one legend for the whole figure names the
+    curves by their position. Returns the Figure.
 
     >>> fig = convergence_grid([("euler", {"decay": ([0.1, 0.05], [0.1, 0.05])}, 1),
     ...                         ("heun", {"decay": ([0.1, 0.05], [0.01, 0.0025])}, 2)], ncols=2)
-    >>> [ax.get_title() for ax in fig.axes]
-    ['euler', 'heun']
+    >>> [ax.get_title() for ax in fig.axes], [ax.get_legend() for ax in fig.axes]
+    (['euler (p = 1)', 'heun (p = 2)'], [None, None])
     """
     from .figure import grid
 
     items = list(items)
     if not items:
         raise ValueError("convergence_grid needs at least one (title, curves, order)")
-    fig, axs = grid(len(items), ncols=ncols)
+    fig, axs = grid(len(items), ncols=ncols, panel=(2.4, 2.1))
+    names = None
     for ax, (name, curves, order) in zip(axs, items):
-        plot_convergence(curves, orders=[order], title=name, ax=ax)
+        plot_convergence(curves, orders=[order], ax=ax)
+        observed = [getattr(c, "order", None) for c in (curves.values() if isinstance(curves, dict) else curves)]
+        slopes = ", ".join(f"{o:.2f}" for o in observed if isinstance(o, (int, float)))
+        ax.set_title(f"{name} (p = {order})" + (f": {slopes}" if slopes else ""), fontsize="small")
+        handles, labels = ax.get_legend_handles_labels()
+        keys = list(curves.keys()) if isinstance(curves, dict) else list(curves)
+        n = len(keys)
+        names = names or (handles[:n + 1], [getattr(c, "problem", lab) for c, lab in zip(keys, labels)]
+                          + ["h^p, p the symbolic order"][:len(handles) - n])
+        ax.get_legend().remove()
         ax.set_xlabel("h", fontsize="small")
         ax.set_ylabel("error", fontsize="small")
         ax.tick_params(labelsize="x-small")
-        ax.title.set_fontsize("small")
+    if names:
+        fig.legend(*names, loc="outside lower center", ncols=len(names[0]), fontsize="small")
     if title:
         fig.suptitle(title)
     return save(fig, path)

@@ -94,11 +94,12 @@ def block_schemes(source) -> list:
 
 def infer_family(source):
     """The catalog scheme with free symbols that a model's blocks are instances of: the
-    registered name of its step schemes (``lm_resnet`` for an LM-ResNet)."""
+    registered family of its step schemes (``lm_resnet`` for an LM-ResNet, whose steps are
+    named ``lm_resnet(k=...)``)."""
     from numnet.schemes import get
 
     try:
-        names = {s.name for _, _, s in block_schemes(source)}
+        names = {s.family for _, _, s in block_schemes(source)}
     except (TypeError, ValueError):
         raise ValueError("family is needed: give family='lm_resnet' (or a scheme) when plotting plain rows") from None
     for name in sorted(names):

@@ -3,7 +3,10 @@
 Coefficients are sympy expressions: Rationals and algebraic numbers where the math is
 exact, ``Float`` only where the user gave floats (a learned ``k``, 60-digit published
 data). Whether a number "is zero" is then decided exactly for exact numbers and, for
-floats, against a tolerance tied to the precision the floats carry.
+floats, against a tolerance tied to the precision the floats carry. Questions whose answer
+must not depend on a tolerance (zero stability) read a Float as what it is, an exact
+binary fraction (:func:`exact`). NaN and infinities never enter a scheme
+(:func:`coefficient` rejects them).
 """
 
 from __future__ import annotations
@@ -30,8 +33,8 @@ def coefficient(value, what: str) -> sp.Expr:
     carries (:func:`is_zero`). Ints and Fractions become exact Rationals. Strings are read by
     :func:`~numnet.schemes._parse.parse_number` (numbers, ``sqrt``, symbol names; never
     evaluated as code; a decimal keeps the digits it has), raising
-    :class:`~numnet.schemes._parse.NumberSyntaxError`. Non-finite values are refused;
-    sympy expressions pass through.
+    :class:`~numnet.schemes._parse.NumberSyntaxError`. Non-finite values (also inside an
+    expression) raise ``ValueError`` naming the slot; sympy expressions pass through.
 
     >>> coefficient("3/2", "beta[0]"), coefficient(0.5, "k"), sp.Rational(coefficient(0.1, "k")) == sp.Rational(0.1)
     (3/2, 0.500000000000000, True)
@@ -39,11 +42,24 @@ def coefficient(value, what: str) -> sp.Expr:
     Traceback (most recent call last):
     ...
     TypeError: beta[0] must be a number or sympy expression, got [1] (list)
-    >>> coefficient(float("nan"), "k")
+    >>> coefficient(float("nan"), "alpha[1]")
     Traceback (most recent call last):
     ...
-    ValueError: k must be finite, got nan
+    ValueError: alpha[1] must be finite, got nan
     """
+    return _finite(_coefficient(value, what), value, what)
+
+
+_NONFINITE = (sp.nan, sp.oo, -sp.oo, sp.zoo)
+
+
+def _finite(expr: sp.Expr, given, what: str) -> sp.Expr:
+    if expr.has(*_NONFINITE):
+        raise ValueError(f"{what} must be finite, got {given!r}")
+    return expr
+
+
+def _coefficient(value, what: str) -> sp.Expr:
     if isinstance(value, sp.Basic):
         if not isinstance(value, sp.Expr):
             raise TypeError(f"{what} must be a sympy expression, got {value!r}")
@@ -141,3 +157,77 @@ def dps(f: sp.Float) -> int:
     60
     """
     return mpmath.libmp.prec_to_dps(f._prec)
+
+
+def exact(expr) -> sp.Expr:
+    """``expr`` with every ``Float`` replaced by the binary fraction it stores, exactly.
+
+    A Float is mantissa·2^exponent; this reads those two integers (sympy.nsimplify or a
+    decimal string would give a different, "nicer" number).
+
+    >>> exact(sp.Float(0.1)), exact(sp.Float(-1.5) * sp.Symbol("k"))
+    (3602879701896397/36028797018963968, -3*k/2)
+    """
+    expr = sp.sympify(expr)
+    floats = expr.atoms(sp.Float)
+    return expr.xreplace({f: _float_rational(f) for f in floats}) if floats else expr
+
+
+def _float_rational(f: sp.Float) -> sp.Rational:
+    sign, man, exp, _ = f._mpf_
+    man = -man if sign else man
+    return sp.Integer(man * 2**exp) if exp >= 0 else sp.Rational(man, 2**-exp)
+
+
+def substitute(expr: sp.Expr, mapping: dict) -> sp.Expr:
+    """``expr.subs(mapping)`` without rounding: Floats (in the values or in ``expr``)
+    enter as their exact binary fractions, and a numeric result is a Float again only
+    where a Float of that precision holds it exactly — otherwise the exact Rational.
+
+    Float arithmetic would round k − 1 for k = −0.999 and so move LM-ResNet's root
+    ρ(1) = 0 off the unit circle; here ρ(1) = 0 stays exact.
+
+    >>> k = sp.Symbol("k")
+    >>> substitute(-k, {k: sp.Float(-0.5)}), substitute(k - 1, {k: sp.Float(-0.1)})
+    (0.500000000000000, -39631676720860365/36028797018963968)
+    """
+    used = {s: v for s, v in mapping.items() if s in expr.free_symbols}
+    if not used:
+        return expr
+    keys = list(used)
+    return exactly(lambda e, *vals: e.subs(dict(zip(keys, vals))), expr, *used.values())
+
+
+def exactly(fn, *exprs) -> sp.Expr:
+    """``fn(*exprs)`` computed on the exact values of the Floats in ``exprs``; a rational
+    result is a Float again (at the largest precision given) where that holds it exactly.
+
+    >>> exactly(lambda a, b: a / b, sp.Integer(3), sp.Float(2.0)), exactly(lambda a: a / 3, sp.Float(1.0))
+    (1.50000000000000, 1/3)
+    """
+    precs = [f._prec for e in exprs for f in sp.sympify(e).atoms(sp.Float)]
+    if not precs:
+        return fn(*exprs)
+    out = fn(*[exact(e) for e in exprs])
+    return _as_float(out, max(precs)) if out.is_Rational else out
+
+
+def _as_float(r: sp.Rational, prec: int) -> sp.Expr:
+    """``r`` as a Float of ``prec`` bits when that holds it exactly, else ``r`` itself."""
+    p, q = int(r.p), int(r.q)
+    if q & (q - 1):  # not a binary fraction
+        return r
+    odd = abs(p) >> ((abs(p) & -abs(p)).bit_length() - 1) if p else 0
+    return sp.Float(r, precision=prec) if odd.bit_length() <= prec else r
+
+
+def short(value: sp.Expr) -> str:
+    """A coefficient value as a label: a float (a sympy ``Float``) to 4 significant digits,
+    an exact number or expression exactly.
+
+    >>> short(sp.Float(0.0905335322022438)), short(sp.Rational(-1, 4)), short(sp.sqrt(2) / 2)
+    ('0.09053', '-1/4', 'sqrt(2)/2')
+    """
+    if isinstance(value, sp.Float):
+        return format(float(value), ".4g")
+    return str(value)

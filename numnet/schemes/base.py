@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from ._exact import coefficient, is_zero, precision_digits
+from ._exact import coefficient, is_zero, precision_digits, short
 from .stability import ray_interval
 
 XI = sp.Symbol("xi")
@@ -67,11 +67,18 @@ class Scheme:
         """A new scheme with free symbols replaced by values.
 
         Keys are symbol names or symbols; an unknown name raises ``ValueError`` listing
-        the free symbols.
+        the free symbols, a NaN or infinite value one naming the symbol. A float value
+        enters as the binary fraction it is (:func:`._exact.substitute`): a coefficient
+        stays a Float where a Float holds it exactly (−k for k = −0.1), and is the exact
+        Rational where rounding would change it (k − 1), so ρ(1) = 0 is kept exactly.
 
         >>> from numnet.schemes import get
         >>> get("lm_resnet").subs(k=0).order
         1
+        >>> get("lm_resnet").subs(k=float("inf"))
+        Traceback (most recent call last):
+        ...
+        ValueError: k in lm_resnet.subs() must be finite, got inf
         """
         mapping = {}
         free = {s.name: s for s in self.free_symbols}
@@ -82,8 +89,39 @@ class Scheme:
                     f"{self.name} has no free symbol {name!r}; its free symbols are "
                     f"{sorted(free) or 'none'}"
                 )
-            mapping[free[name]] = coefficient(value, name)
-        return self._rebuild(mapping)
+            mapping[free[name]] = coefficient(value, f"{name} in {self.name}.subs()")
+        new = self._rebuild(mapping)
+        if mapping:  # named by what was substituted: lm_resnet(k=0.31), so labels never collide
+            new._family = self.family
+            new.substituted = {**self.substituted, **{s.name: v for s, v in mapping.items()}}
+            new.name = f"{new.family}({', '.join(f'{n}={short(v)}' for n, v in sorted(new.substituted.items()))})"
+        return new
+
+    @property
+    def family(self) -> str:
+        """The name of the scheme values were substituted into (its own name if none were).
+
+        >>> from numnet.schemes import get
+        >>> s = get("lm_resnet").subs(k=0.31)
+        >>> s.name, s.family, s.substituted
+        ('lm_resnet(k=0.31)', 'lm_resnet', {'k': 0.310000000000000})
+        >>> get("lm_resnet").subs(k="-1/4").name, get("ab2").family
+        ('lm_resnet(k=-1/4)', 'ab2')
+        """
+        return getattr(self, "_family", None) or self.name
+
+    substituted: dict = {}
+    """``{symbol name: value}`` substituted by :meth:`subs` (empty for a scheme as built)."""
+
+    def __repr__(self) -> str:
+        """A substituted scheme in its family's terms, ``LinearMultistep('lm_resnet(k=0.31)')``;
+        others with their coefficients (:meth:`_repr_coefficients`)."""
+        if self.substituted:
+            return f"{type(self).__name__}({self.name!r})"
+        return self._repr_coefficients()
+
+    def _repr_coefficients(self) -> str:  # pragma: no cover - subclasses implement
+        raise NotImplementedError
 
     def to_nodepy(self):
         """This scheme as a nodepy method (exact coefficients); see :mod:`numnet.schemes.interop`.

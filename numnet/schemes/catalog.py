@@ -3,7 +3,7 @@
 Families are built from their definitions (interpolation for Adams/BDF/Nyström,
 collocation for Gauss/Radau/Lobatto), never from typed tables; only the explicit pairs
 whose coefficients were found by optimisation (Dormand–Prince, Fehlberg, Cash–Karp,
-Bogacki–Shampine) are given as published data.
+Bogacki–Shampine, Hairer–Wanner's SDIRK4) are given as published data.
 
 >>> get("ab3").beta
 (5/12, -4/3, 23/12, 0)
@@ -42,18 +42,23 @@ def _quadrature_rows(nodes, intervals) -> list:
     with Σ_j W_rj c_j^k = ∫_a^b t^k dt, k < s, i.e. W = M V⁻¹ for the Vandermonde V.
     Solved in the number field the nodes generate (QQ, QQ<√15>, …): only the nodes and
     interval ends are converted into it; powers and the solve are field arithmetic."""
+    K, rows, _ = _quadrature_rows_in_field(nodes, intervals)
+    return [[sp.expand(K.to_sympy(x)) for x in row] for row in rows]
+
+
+def _quadrature_rows_in_field(nodes, intervals):
+    """:func:`_quadrature_rows` as elements of the nodes' field: (K, rows, nodes in K)."""
     s = len(nodes)
     points = [sp.sympify(x) for x in nodes] + [sp.sympify(e) for ab in intervals for e in ab]
     K, c = construct_domain(points, extension=True)
-    if not K.is_Field:  # ZZ for integer nodes (Adams, BDF)
+    if not K.is_Field:
         field = K.get_field()
         K, c = field, [field.convert_from(e, K) for e in c]
     ends, c = c[s:], c[:s]
     V = DomainMatrix([[c[j] ** k for k in range(s)] for j in range(s)], (s, s), K)
     M = DomainMatrix([[K.quo(ends[2 * r + 1] ** (k + 1) - ends[2 * r] ** (k + 1), K.convert(k + 1)) for k in range(s)]
                       for r in range(len(intervals))], (len(intervals), s), K)
-    W = (M * V.inv()).to_Matrix()
-    return [[sp.expand(W[r, j]) for j in range(s)] for r in range(len(intervals))]
+    return K, (M * V.inv()).to_list(), c
 
 
 def _quadrature_weights(nodes, a, b):
@@ -136,11 +141,12 @@ def lm_resnet(k=None) -> LinearMultistep:
 
     ``k`` defaults to a free symbol; a number gives one concrete block.
 
-    >>> lm_resnet().alpha
-    (-k, k - 1, 1)
+    >>> lm_resnet().alpha, lm_resnet(-0.999).is_zero_stable
+    ((-k, k - 1, 1), True)
     """
-    k = sp.Symbol("k") if k is None else k
-    return LinearMultistep([-k, k - 1, 1], [0, 1, 0], name="lm_resnet")
+    sym = sp.Symbol("k")
+    family = LinearMultistep([-sym, sym - 1, 1], [0, 1, 0], name="lm_resnet")
+    return family if k is None else family.subs(k=k)  # one exact substitution path (ρ(1) = 0 kept for floats)
 
 
 def adams_net(steps: int, learnable: bool = False) -> LinearMultistep:
@@ -179,9 +185,11 @@ def _roots(poly_expr, what):
 
 
 def _collocation(c, name):
-    s = len(c)
-    *A, b = _quadrature_rows(c, [(0, ci) for ci in c] + [(0, 1)])
-    return RungeKutta(A, b, c, name=name)
+    K, rows, cK = _quadrature_rows_in_field(c, [(0, ci) for ci in c] + [(0, 1)])
+    *A, b = [[sp.expand(K.to_sympy(x)) for x in row] for row in rows]
+    method = RungeKutta(A, b, c, name=name)
+    method._field_cache = (K, rows[:-1], rows[-1], cK)  # exact queries start from the nodes' field
+    return method
 
 
 def gauss_legendre(s: int) -> RungeKutta:
@@ -261,6 +269,25 @@ def _explicit(rows, b, name, b_hat=None):
     A = [[R(x) if isinstance(x, str) else x for x in row] + [0] * (s - len(row)) for row in rows]
     return RungeKutta(A, [R(x) if isinstance(x, str) else x for x in b], name=name,
                       b_hat=None if b_hat is None else [R(x) if isinstance(x, str) else x for x in b_hat])
+
+
+def sdirk4() -> RungeKutta:
+    """Hairer–Wanner's L-stable SDIRK4 (HW II, §IV.6, Table 6.5): 5 stages, γ = 1/4, order 4,
+    stiffly accurate, with its embedded order-3 weights b̂ (an implicit pair).
+
+    >>> m = sdirk4()
+    >>> m.order, m.embedded_order, m.is_L_stable
+    (4, 3, True)
+    """
+    g = R(1, 4)
+    A = [
+        [g, 0, 0, 0, 0],
+        [R(1, 2), g, 0, 0, 0],
+        [R(17, 50), R(-1, 25), g, 0, 0],
+        [R(371, 1360), R(-137, 2720), R(15, 544), g, 0],
+        [R(25, 24), R(-49, 48), R(125, 16), R(-85, 12), g],
+    ]
+    return RungeKutta(A, A[-1], name="sdirk4", b_hat=[R(59, 48), R(-17, 96), R(225, 32), R(-85, 12), 0])
 
 
 def rk2_family() -> RungeKutta:
@@ -353,10 +380,11 @@ def _build_registry():
     for s in (1, 2, 3):
         reg[f"gauss{s}"] = functools.partial(gauss_legendre, s)
         reg[f"radau_iia{s}"] = functools.partial(radau_iia, s)
-    for s in (2, 3):
+    for s in (2, 3, 4):
         reg[f"lobatto_iiia{s}"] = functools.partial(lobatto_iiia, s)
         reg[f"lobatto_iiib{s}"] = functools.partial(lobatto_iiib, s)
         reg[f"lobatto_iiic{s}"] = functools.partial(lobatto_iiic, s)
+    reg["sdirk4"] = sdirk4
     reg["rk2_family"] = rk2_family
     return reg
 

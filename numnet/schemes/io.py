@@ -5,16 +5,21 @@ headed ``c[k]``, ``b[k]``, ``bhat[k]`` and ``A[k,j]`` with lines ``k value`` or
 ``k j value`` (stages numbered from 0), and optionally a closing sentence giving the error
 estimate as ``(w) h ( f(ti,xi)-f(tj,xj) )``, which defines the embedded weights
 b̂ = b − w(e_i − e_j). Values become sympy Floats at the digits they are printed with,
-never float64.
+never float64. A node c_i that is not the row sum Σ_j a_ij within the data's digits is
+kept as printed and named in a warning: :attr:`RungeKutta.order` counts it (Feagin's
+RK14(12) table prints c[13] = 0.03921722482…, 1.55e-10 off its row sum 0.03921722466…,
+which its mirror node c[25] has; as printed the pair is of order 1 on y' = f(t, y)).
 """
 
 from __future__ import annotations
 
 import os
 import re
+import warnings
 
 import sympy as sp
 
+from ._exact import is_zero, precision_digits
 from .rk import RungeKutta
 
 _HEADERS = {"c[k]": "c", "b[k]": "b", "bhat[k]": "bhat", "A[k,j]": "A"}
@@ -74,4 +79,19 @@ def read_rk_table(path: str | os.PathLike, name: str | None = None) -> RungeKutt
         b_hat[j] = b_hat[j] + w
     else:
         b_hat = None
+    _warn_off_row_sums(path, A, c)
     return RungeKutta(A, b, c, name=name, b_hat=b_hat)
+
+
+def _warn_off_row_sums(path, A, c) -> None:
+    digits = precision_digits([x for row in A for x in row] + c)
+    for i, (row, ci) in enumerate(zip(A, c)):
+        total = sum(row, sp.Integer(0))
+        if not is_zero(ci - total, digits):
+            warnings.warn(
+                f"{path}: c[{i}] = {sp.N(ci, 20)} is not the row sum of A ({sp.N(total, 20)}; off by "
+                f"{float(sp.N(ci - total, 5)):.3g}, beyond the {digits} digits the data carry); kept as printed, "
+                f"and the order counts it (pass c=None to RungeKutta for c = A·1)",
+                UserWarning,
+                stacklevel=3,
+            )

@@ -7,9 +7,10 @@ import math
 import sympy as sp
 
 from .._lazy import lazy_module
-from ._exact import coefficient
+from ._exact import coefficient, exact, exactly, substitute
 from .base import XI, Z, Scheme
-from .stability import critical_values, nonnegative_on_interval, root_condition_set, root_condition, roots_satisfy_condition, schur_cohn
+from .stability import (critical_values, gaussian_root_condition, max_root_modulus, nonnegative_on_interval,
+                        root_condition, root_condition_set, roots_satisfy_condition, schur_cohn)
 
 np = lazy_module("numpy")  # imported at first use: numnet.schemes loads without numpy
 
@@ -52,9 +53,9 @@ class LinearMultistep(Scheme):
             )
         if lead.free_symbols:
             raise ValueError(f"alpha[-1] must be a number (it is normalised to 1), got {lead}")
-        if lead != 1:
-            alpha = [sp.simplify(a / lead) for a in alpha]
-            beta = [sp.simplify(b / lead) for b in beta]
+        if exact(lead) != 1:  # divided exactly: a Float lead must not round exact entries
+            alpha = [exactly(lambda a, d: sp.simplify(a / d), a, lead) for a in alpha]
+            beta = [exactly(lambda b, d: sp.simplify(b / d), b, lead) for b in beta]
         self.alpha = tuple(alpha)
         self.beta = tuple(beta)
         self.name = name or "lmm"
@@ -64,7 +65,7 @@ class LinearMultistep(Scheme):
         return self.alpha + self.beta
 
     def _rebuild(self, mapping):
-        return LinearMultistep([a.subs(mapping) for a in self.alpha], [b.subs(mapping) for b in self.beta], name=self.name)
+        return LinearMultistep([substitute(a, mapping) for a in self.alpha], [substitute(b, mapping) for b in self.beta], name=self.name)
 
     @property
     def steps(self) -> int:
@@ -201,10 +202,40 @@ class LinearMultistep(Scheme):
             c = self.C(0) if not self._zero(self.C(0)) else self.C(1)
         return sp.nsimplify(c / s1) if self.precision is None else c / s1
 
+    @property
+    def ssp_coefficient(self) -> sp.Expr:
+        """The SSP coefficient min_{j<s, β_j>0} −α_j/β_j, or 0 when some α_j > 0 or β_j < 0
+        (see :mod:`numnet.schemes.ssp`).
+
+        >>> from numnet.schemes import get
+        >>> get("ab1").ssp_coefficient, get("ab2").ssp_coefficient
+        (1, 0)
+        """
+        from .ssp import lmm_ssp_coefficient
+
+        return lmm_ssp_coefficient(self)
+
+    @property
+    def is_symmetric(self) -> bool:
+        """α_j = −α_{s−j}, β_j = β_{s−j} (leapfrog, Milne–Simpson, trapezoid); see
+        :func:`numnet.schemes.algebraic.is_symmetric_lmm`.
+
+        >>> from numnet.schemes import get
+        >>> get("leapfrog").is_symmetric, get("ab2").is_symmetric
+        (True, False)
+        """
+        from .algebraic import is_symmetric_lmm
+
+        return is_symmetric_lmm(self)
+
     # -- zero stability ----------------------------------------------------------------
     @property
     def is_zero_stable(self) -> bool:
         """Root condition on ρ: roots in the closed unit disk, those on the circle simple.
+
+        Decided exactly (:func:`.stability.root_condition`), Float coefficients as the
+        binary fractions they store: LM-ResNet with k = −0.999 is zero-stable, with
+        k = 1 + 2⁻⁵² it is not (a root at −k, just outside), with k = −1 it is not (ρ = (ξ − 1)²).
 
         >>> from numnet.schemes import get
         >>> [get(f"bdf{s}").is_zero_stable for s in (6, 7)]
@@ -212,7 +243,7 @@ class LinearMultistep(Scheme):
         """
         if self.rho.free_symbols - {XI}:
             self._require_concrete("is_zero_stable")
-        return root_condition(sp.Poly(self.rho, XI), self.precision)
+        return root_condition(sp.Poly(exact(self.rho), XI))  # exact first: Poly would round a mix to RR
 
     def zero_stability_condition(self) -> sp.Set:
         """The exact set of values of the free symbol in ρ for which the method is zero-stable.
@@ -244,8 +275,11 @@ class LinearMultistep(Scheme):
     def in_stability_region(self, z) -> np.ndarray:
         """Whether each z = hλ satisfies the root condition for π(·, z); vectorised.
 
-        Uses a batched Schur–Cohn test (no root finding) and settles points within
-        rounding of the boundary by root finding.
+        Uses a batched Schur–Cohn test (no root finding); points within rounding of the
+        boundary (z = 0 among them: ρ has a root on the circle) are settled exactly by
+        :func:`.stability.root_condition` on π(·, z) with z's exact binary value, so
+        z = 0 agrees with :attr:`is_zero_stable` (root finding only for irrational
+        coefficients).
 
         >>> from numnet.schemes import get
         >>> get("ab2").in_stability_region(np.array([-0.5, -1.5, 0.0])).tolist()
@@ -256,8 +290,32 @@ class LinearMultistep(Scheme):
         coeffs = np.stack([a_j - z * b_j for a_j, b_j in zip(a, b)])  # π(ξ, z), one array per coefficient
         inside, unsure = schur_cohn(coeffs, axis=0)
         if unsure.any():
-            inside[unsure] = roots_satisfy_condition(np.moveaxis(coeffs, 0, -1)[unsure])
+            inside[unsure] = self._settle(z[unsure], np.moveaxis(coeffs, 0, -1)[unsure])
         return inside
+
+    def _settle(self, zs, rows):
+        """The root condition of π(·, z) at the points ``zs`` (``rows``: its float
+        coefficients there): by companion eigenvalues where the largest root is clearly
+        off the circle (by > 1e-7, far above their error), else exactly where α, β are
+        rational (root finding otherwise)."""
+        ab = [exact(c) for c in self.alpha + self.beta]
+        if not all(c.is_Rational for c in ab):
+            return roots_satisfy_condition(rows)
+        K = sp.QQ_I
+        a, b = ([K.from_sympy(x) for x in part] for part in (ab[: len(self.alpha)], ab[len(self.alpha) :]))
+
+        def ok(z):  # π(·, z) for the exact binary value of z, in QQ(i)
+            zq = K(sp.QQ(*float(z.real).as_integer_ratio()), sp.QQ(*float(z.imag).as_integer_ratio()))
+            coeffs = [a_j - zq * b_j for a_j, b_j in zip(a, b)][::-1]
+            while coeffs and not coeffs[0]:
+                coeffs.pop(0)
+            return gaussian_root_condition(tuple(coeffs), K, XI)
+
+        m = max_root_modulus(rows)
+        out = m < 1 - 1e-5
+        near = np.abs(m - 1) <= 1e-5  # within reach of eigenvalue error (a double root: ~1e-8)
+        out[near] = [ok(complex(z)) for z in zs[near]]
+        return out
 
     def boundary_locus(self, n: int = 400) -> np.ndarray:
         """z(θ) = ρ(e^{iθ})/σ(e^{iθ}) at n angles θ in [0, 2π]: where π has a root on |ξ| = 1.
@@ -299,6 +357,22 @@ class LinearMultistep(Scheme):
         P = sp.expand(sum(a * b * sp.chebyshevt(abs(j - k), x) for j, a in enumerate(self.alpha) for k, b in enumerate(self.beta)))
         return nonnegative_on_interval(P, x, -1, 1)
 
+    @property
+    def is_L_stable(self) -> bool:
+        """A-stable, and every root of ρ(ξ) − zσ(ξ) tends to 0 as z → ∞: σ(ξ) = β_s ξ^s
+        with β_s ≠ 0 (the roots tend to those of σ; a lower degree sends some to
+        infinity). BDF1 and BDF2 are L-stable; the trapezoidal rule (root −1 at ∞) is not.
+
+        >>> from numnet.schemes import get
+        >>> get("bdf2").is_L_stable, get("am1").is_L_stable, get("bdf3").is_L_stable
+        (True, False, False)
+        """
+        self._require_concrete("is_L_stable")
+        s = self.steps
+        if self._zero(self.beta[s]) or not all(self._zero(b) for b in self.beta[:s]):
+            return False
+        return self.is_A_stable
+
     def stability_angle(self) -> float | None:
         """The angle α in degrees such that the method is A(α)-stable; None if not even A(0).
 
@@ -318,7 +392,7 @@ class LinearMultistep(Scheme):
         return _locus_angle(self)
 
     # -- display -------------------------------------------------------------------------
-    def __repr__(self) -> str:
+    def _repr_coefficients(self) -> str:
         a = ", ".join(str(x) for x in self.alpha)
         b = ", ".join(str(x) for x in self.beta)
         return f"LinearMultistep({self.name!r}, alpha=({a}), beta=({b}))"

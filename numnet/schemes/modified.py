@@ -64,7 +64,7 @@ from ._exact import is_zero
 from ._parse import expression
 from .bseries import graft, modified_field_of_multistep, modified_field_of_one_step
 from .elementary import U, ElementaryDifferential, _primes, elementary_differential, elementary_differentials, f
-from .trees import forest
+from .trees import check_order_bound, forest
 
 np = lazy_module("numpy")  # imported at first use: numnet.schemes loads without numpy
 
@@ -112,7 +112,8 @@ def _rk_weights(rk, n: int):
 
 def field_coefficients(scheme, n: int) -> list:
     """b(t) for all trees of order ≤ n (sympy numbers/expressions, by tree id): the
-    modified vector field is f_h = Σ_t h^(|t|−1) b(t)/σ(t) F(t).
+    modified vector field is f_h = Σ_t h^(|t|−1) b(t)/σ(t) F(t); n ≤ 11
+    (:data:`TREES_MAX_ORDER` + 1).
 
     >>> from numnet.schemes import get
     >>> field_coefficients(get("explicit_midpoint"), 3)
@@ -122,6 +123,7 @@ def field_coefficients(scheme, n: int) -> list:
     n = _check_order(n)
     if n == 0:
         return []
+    check_order_bound(n, TREES_MAX_ORDER + 1, f"field_coefficients({n})", f"numnet derives them up to order {TREES_MAX_ORDER + 1}")
     fo = forest(n)
     if scheme.kind == "RK":
         K, a = _rk_weights(scheme, n)
@@ -646,12 +648,20 @@ def _concrete_field(fexpr, y):
 
 
 # -- construction ----------------------------------------------------------------------------
+TREES_MAX_ORDER = 10
+"""Highest truncation order of the tree-based modified equations (see :func:`modified_equation`)."""
+
+
 def modified_equation(scheme, order: int, form: str = "difference", center: int | None = None):
     """The modified equation of ``scheme`` truncated after the h^order term.
 
     ``form="difference"``: :class:`ModifiedDifferenceEquation` (the Taylor-expanded step;
     ``center`` picks the LMM expansion point t_{n+center}, default steps−1).
     ``form="vector_field"``: :class:`ModifiedVectorField`.
+    Both forms of an RK method and the vector field of an LMM sum over rooted trees up to
+    order+1, so ``order`` ≤ :data:`TREES_MAX_ORDER` (10: 1,842 trees of order 11, a few
+    seconds for Gauss3); beyond it a ``ValueError`` gives the tree count. The difference
+    form of an LMM needs no trees and has no such bound.
 
     >>> from numnet.schemes import get
     >>> modified_equation(get("heun"), 2, form="vector_field").scalar().term(2)
@@ -663,6 +673,9 @@ def modified_equation(scheme, order: int, form: str = "difference", center: int 
     order = _check_order(order)
     if form not in _FORMS:
         raise ValueError(f"form must be one of {_FORMS}, got {form!r}")
+    if form == "vector_field" or scheme.kind == "RK":  # these expand over trees up to order + 1
+        check_order_bound(order + 1, TREES_MAX_ORDER + 1, f"modified_equation({order}, form={form!r})",
+                          f"numnet truncates this form at order ≤ {TREES_MAX_ORDER} (trees up to order {TREES_MAX_ORDER + 1})")
     if form == "vector_field":
         if center is not None:
             raise ValueError("center applies to form='difference' only")

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from ._exact import coefficient
+from ._exact import coefficient, substitute
 from .base import XI, Z, Scheme
 from .lmm import LinearMultistep
 from .stability import root_condition_set
@@ -258,9 +258,9 @@ class SecondOrderMultistep(Scheme):
         return self.alpha + self.beta
 
     def _rebuild(self, mapping):
-        return SecondOrderMultistep([a.subs(mapping) for a in self.alpha], [b.subs(mapping) for b in self.beta], self.name)
+        return SecondOrderMultistep([substitute(a, mapping) for a in self.alpha], [substitute(b, mapping) for b in self.beta], self.name)
 
-    def __repr__(self) -> str:
+    def _repr_coefficients(self) -> str:
         return f"SecondOrderMultistep({self.name!r}, alpha={self.alpha}, beta={self.beta})"
 
     @property

@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
+import itertools
+
 import sympy as sp
 from sympy.polys.matrices import DomainMatrix
 
 from .._lazy import lazy_module
 from ._arith import Evaluator
-from ._exact import coefficient
+from ._exact import coefficient, substitute
 from .base import Z, Scheme
 from .stability import nonnegative_on_reals
-from .trees import forest
+from .trees import MAX_ORDER, check_order_bound, forest
 
 np = lazy_module("numpy")  # imported at first use: numnet.schemes loads without numpy
 
-_MAX_ORDER = 20
+_MAX_ORDER = MAX_ORDER  # the order is searched up to the trees numnet generates (16)
+CONDITIONS_MAX_ORDER = 10
+"""Highest p for :meth:`RungeKutta.order_conditions` / ``elementary_weights``: symbolic
+weights of all 1,205 trees up to order 10 take ~5 s for Gauss3 (order 11: 23 s)."""
+ERRORS_MAX_ORDER = 12
+"""Highest q for :meth:`RungeKutta.error_coefficients`: 4,766 trees of order 12, ~2.5 s
+for Gauss3 (order 14: 17 s)."""
 
 
 class RungeKutta(Scheme):
@@ -65,11 +73,11 @@ class RungeKutta(Scheme):
 
     def _rebuild(self, mapping):
         return RungeKutta(
-            self.A.subs(mapping),
-            [x.subs(mapping) for x in self.b],
-            [x.subs(mapping) for x in self.c],
+            self.A.applyfunc(lambda x: substitute(x, mapping)),
+            [substitute(x, mapping) for x in self.b],
+            [substitute(x, mapping) for x in self.c],
             name=self.name,
-            b_hat=None if self.b_hat is None else [x.subs(mapping) for x in self.b_hat],
+            b_hat=None if self.b_hat is None else [substitute(x, mapping) for x in self.b_hat],
         )
 
     @property
@@ -136,7 +144,13 @@ class RungeKutta(Scheme):
         return "float" if digits <= 17 else "dd"
 
     def elementary_weights(self, p: int) -> list:
-        """Φ(t) = b·(stage weights) as sympy expressions for every tree of order ≤ p."""
+        """Φ(t) = b·(stage weights) as sympy expressions for every tree of order ≤ p
+        (p ≤ :data:`CONDITIONS_MAX_ORDER`, 10)."""
+        _check_order_arg(p)
+        check_order_bound(p, CONDITIONS_MAX_ORDER, f"elementary_weights({p})", f"numnet derives them up to order {CONDITIONS_MAX_ORDER}")
+        return self._weights(p)
+
+    def _weights(self, p: int) -> list:
         f = forest(p)
         A = sp.Matrix(self.A)
         stage = [None] * len(f)
@@ -151,13 +165,16 @@ class RungeKutta(Scheme):
         return out
 
     def order_conditions(self, p: int) -> list:
-        """The Butcher conditions Φ(t) = 1/γ(t) for all trees of order ≤ p, as ``sp.Eq``.
+        """The Butcher conditions Φ(t) = 1/γ(t) for all trees of order ≤ p, as ``sp.Eq``
+        (p ≤ :data:`CONDITIONS_MAX_ORDER`, 10; beyond it a ``ValueError`` gives the tree
+        count). These are the conditions for c = A·1 (see :attr:`order` otherwise).
 
         >>> from numnet.schemes import get
         >>> get("rk2_family").order_conditions(2)
         [Eq(b1 + b2, 1), Eq(a21*b2, 1/2)]
         """
         _check_order_arg(p)
+        check_order_bound(p, CONDITIONS_MAX_ORDER, f"order_conditions({p})", f"numnet derives them up to order {CONDITIONS_MAX_ORDER}")
         f = forest(p)
         return [sp.Eq(phi, sp.Rational(1, f.gamma[t])) for t, phi in enumerate(self.elementary_weights(p))]
 
@@ -184,20 +201,57 @@ class RungeKutta(Scheme):
         float64 otherwise; a condition holds when its residual is within the rounding
         error the arithmetic can make.
 
+        The order on non-autonomous problems y' = f(t, y): when c ≠ A·1 the time t of
+        stage i is t_n + c_i h while its state advances as if by (A·1)_i h, so each leaf
+        of a tree (a t-derivative or a y-derivative of f) may carry c or A·1, and every
+        such choice must give 1/γ(t) (:meth:`_node_order`). The midpoint rule with c₂ = 1
+        instead of 1/2 has the autonomous order 2 but order 1 (Σ b_i c_i = 1 ≠ 1/2).
+        With c = A·1 (the default) both choices coincide.
+
         >>> from numnet.schemes import get
         >>> get("gauss3").order, get("radau_iia3").order, get("rk38").order
         (6, 5, 4)
+        >>> RungeKutta([[0, 0], ["1/2", 0]], [0, 1], c=[0, 1]).order
+        1
         """
         self._require_concrete("order")
+        if self._mode() == "exact":
+            p = self._order_by_simplifying()
+            if p is not None:  # the theorems' order, then the c-conditions when c != A·1
+                return self._node_order(p)
         ev = Evaluator(self.A.tolist(), list(self.b), self._mode())
         for n in range(1, _MAX_ORDER + 1):
             if not ev.holds(n):
-                return n - 1
+                return self._node_order(n - 1)
         raise ValueError(f"{self.name}: every condition up to order {_MAX_ORDER} holds; order not determined")
+
+    def _node_order(self, p: int) -> int:
+        """Largest q ≤ p for which every tree of order ≤ q, each non-root leaf weighted by
+        c or by A·1 (all choices), satisfies b·Φ = 1/γ; p itself when c = A·1."""
+        rows = [sp.expand(sum(self.A.row(i))) for i in range(self.stages)]
+        if all(self._zero(ci - ri) for ci, ri in zip(self.c, rows)):
+            return p
+        f = forest(max(p, 1))
+        A, b = sp.Matrix(self.A), sp.Matrix([self.b])
+        leaf = [sp.Matrix(rows), sp.Matrix(self.c)]  # a leaf child: A·1 (state) or c (time)
+        options = {0: [sp.ones(self.stages, 1)]}  # stage vectors Φ per tree, over the choices
+        for t in f.upto(p)[1:]:
+            kids = [leaf if ch == 0 else [A * v for v in options[ch]] for ch in f.children[t]]
+            vecs = {}
+            for combo in itertools.product(*kids):
+                v = combo[0]
+                for w in combo[1:]:
+                    v = v.multiply_elementwise(w)
+                vecs.setdefault(tuple(sp.expand(x) for x in v), v)
+            options[t] = list(vecs.values())
+            for v in options[t]:
+                if not self._zero(sp.expand((b * v)[0]) - sp.Rational(1, f.gamma[t])):
+                    return int(f.order[t]) - 1
+        return p
 
     def error_coefficients(self, q: int | None = None) -> dict:
         """τ(t) = (b·Φ(t) − 1/γ(t))/σ(t) for the trees of order q (default p+1), keyed by
-        the tree's bracket name.
+        the tree's bracket name; q ≤ :data:`ERRORS_MAX_ORDER` (12).
 
         >>> from numnet.schemes import get
         >>> get("euler").error_coefficients()
@@ -207,12 +261,18 @@ class RungeKutta(Scheme):
         if q is None:
             q = self.order + 1
         _check_order_arg(q)
+        check_order_bound(q, ERRORS_MAX_ORDER, f"error_coefficients({q})", f"numnet derives them up to order {ERRORS_MAX_ORDER}")
         f = forest(q)
         r = f.of_order(q)
         if self._mode() == "exact":
             res = Evaluator(self.A.tolist(), list(self.b), "exact").exact_residuals(q)
+        elif self._mode() == "float":  # float64 arithmetic, as sympy's 15-digit Floats would do, but batched
+            ev = Evaluator(self.A.tolist(), list(self.b), "float")
+            ev._ensure(q)
+            digits = self.precision
+            res = [sp.Float(x, digits) for x in ev._residuals(q, ev.phi[q - 1], ev.mag[q - 1], r)[0]]
         else:
-            phis = self.elementary_weights(q)[r.start :]
+            phis = self._weights(q)[r.start :]
             res = [phi - sp.Rational(1, f.gamma[t]) for t, phi in zip(r, phis)]
         return {f.name(t): x / f.sigma[t] for t, x in zip(r, res)}
 
@@ -228,7 +288,74 @@ class RungeKutta(Scheme):
         taus = self.error_coefficients(self.order + 1).values()
         return sp.sqrt(sp.radsimp(sp.expand(sum(t**2 for t in taus))))
 
+    def _field(self):
+        """(K, A, b, c) with exact concrete coefficients as elements of the number field K
+        they generate (QQ, QQ<√15>, the field of a cubic's roots, …) and c = A·e; every
+        exact query is field arithmetic from here (converting the nodes' radicals or
+        ``CRootOf`` into K once), never sympy simplification of nested radicals."""
+        if getattr(self, "_field_cache", None) is None:
+            s = self.stages
+            K, rows = _number_field([list(self.A.row(i)) + [self.b[i]] for i in range(s)])
+            A = [row[:s] for row in rows]
+            self._field_cache = (K, A, [row[s] for row in rows], [sum(row, K.zero) for row in A])
+        return self._field_cache
+
+    def _simplifying_in_field(self, k: int, which: str) -> bool:
+        """B(k), C(k) or D(k) for this one k, exactly in the field of the coefficients:
+        B: Σ b_i c_i^{k−1} = 1/k; C: Σ_j a_ij c_j^{k−1} = c_i^k/k;
+        D: Σ_i b_i c_i^{k−1} a_ij = b_j (1 − c_j^k)/k."""
+        K, A, b, c = self._field()
+        s, kk = self.stages, K.convert(k)
+        ck1 = self._node_power(k - 1)
+        if which == "B":
+            return K.is_zero(sum((bi * x for bi, x in zip(b, ck1)), K.zero) - K.one / kk)
+        if which == "C":
+            ck = self._node_power(k)
+            return all(K.is_zero(sum((A[i][j] * ck1[j] for j in range(s)), K.zero) - ck[i] / kk) for i in range(s))
+        w = [bi * x for bi, x in zip(b, ck1)]
+        ck = self._node_power(k)
+        return all(K.is_zero(sum((w[i] * A[i][j] for i in range(s)), K.zero) - b[j] * (K.one - ck[j]) / kk) for j in range(s))
+
+    def _node_power(self, k: int) -> list:
+        """[c_i^k] in the field, built up one power at a time and kept."""
+        K, _, _, c = self._field()
+        powers = self.__dict__.setdefault("_powers", [[K.one] * self.stages])
+        while len(powers) <= k:
+            powers.append([x * y for x, y in zip(powers[-1], c)])
+        return powers[k]
+
+    def _simplifying_orders(self, kmax: int, which: str) -> int:
+        """The largest k ≤ kmax with B(k) (``which`` "B"), C(k) or D(k): each for all k' ≤ k."""
+        k = 0
+        while k < kmax and self._simplifying_in_field(k + 1, which):
+            k += 1
+        return k
+
+    def _order_by_simplifying(self) -> int | None:
+        """The order from the simplifying assumptions, when they settle it (None when
+        they cannot, e.g. explicit methods of stage order 1: the trees decide).
+
+        B(p+1) failing (a bushy-tree condition) bounds the order by the quadrature order
+        p. A method with C(s) and distinct nodes is the collocation method of its nodes,
+        whose order is exactly p (Hairer–Nørsett–Wanner I, Thm II.7.9): Gauss 2s,
+        Radau IIA 2s−1, Lobatto IIIA 2s−2, in O(s²) field operations per condition.
+        Otherwise Butcher's theorem: B(p), C(q), D(r) with p ≤ q + r + 1 and
+        p ≤ 2q + 2 give order ≥ p (Lobatto IIIB, IIIC)."""
+        s = self.stages
+        kmax = 2 * s + 1
+        p = self._simplifying_orders(kmax, "B")
+        K, _, _, c = self._field()
+        distinct = all(not K.is_zero(c[i] - c[j]) for i in range(s) for j in range(i))
+        if distinct and p >= s and self._simplifying_orders(s, "C") == s:
+            return p
+        q, r = self._simplifying_orders(kmax, "C"), self._simplifying_orders(kmax, "D")
+        if p < kmax and p <= min(q + r + 1, 2 * q + 2):
+            return p
+        return None
+
     def _simplifying(self, q: int, which: str) -> bool:
+        if self._mode() == "exact" and not self.free_symbols:
+            return all(self._simplifying_in_field(k, which) for k in range(1, q + 1))
         c = sp.Matrix(self.c)
         for k in range(1, q + 1):
             if which == "B":
@@ -270,6 +397,55 @@ class RungeKutta(Scheme):
             for j in range(s)
         )
 
+    @property
+    def ssp_coefficient(self) -> sp.Expr:
+        """The SSP coefficient: Kraaijevanger's radius of absolute monotonicity, exact
+        (see :mod:`numnet.schemes.ssp`). Shu–Osher's SSPRK(3,3): 1; RK4: 0.
+
+        >>> from numnet.schemes import get
+        >>> get("ssprk3").ssp_coefficient, get("rk4").ssp_coefficient
+        (1, 0)
+        """
+        from .ssp import rk_ssp_coefficient
+
+        return rk_ssp_coefficient(self)
+
+    @property
+    def is_algebraically_stable(self) -> bool:
+        """b ≥ 0 and BA + AᵀB − bbᵀ positive semidefinite (implies B-stability), exact;
+        see :mod:`numnet.schemes.algebraic`.
+
+        >>> from numnet.schemes import get
+        >>> get("radau_iia3").is_algebraically_stable, get("lobatto_iiia3").is_algebraically_stable
+        (True, False)
+        """
+        from .algebraic import is_algebraically_stable
+
+        return is_algebraically_stable(self)
+
+    def adjoint(self) -> "RungeKutta":
+        """The adjoint method (stages renumbered in reverse); see :mod:`numnet.schemes.algebraic`.
+
+        >>> from numnet.schemes import get
+        >>> get("kutta3").adjoint().stability_function()
+        1/(-z**3/6 + z**2/2 - z + 1)
+        """
+        from .algebraic import adjoint
+
+        return adjoint(self)
+
+    @property
+    def is_symmetric(self) -> bool:
+        """The method equals its adjoint up to the order of its stages (Gauss, Lobatto IIIA).
+
+        >>> from numnet.schemes import get
+        >>> get("gauss3").is_symmetric, get("radau_iia3").is_symmetric
+        (True, False)
+        """
+        from .algebraic import is_symmetric
+
+        return is_symmetric(self)
+
     # -- linear stability -----------------------------------------------------------
     def _stability_polys(self):
         """(P, Q) with R = P/Q, as Polys in z, common factors cancelled."""
@@ -293,6 +469,8 @@ class RungeKutta(Scheme):
                 v = Ad * v
             P = sp.Poly([K.to_sympy(x) for x in reversed(coeffs)], Z)
             Q = sp.Poly(1, Z)
+        elif self._mode() == "exact" and not self.free_symbols:
+            P, Q = self._stability_polys_in_field()
         else:
             P = _rev_charpoly(A - e * b, s)
             Q = _rev_charpoly(A, s)
@@ -303,6 +481,18 @@ class RungeKutta(Scheme):
         P, Q = P.quo_ground(lc) if lc != 1 else P, Q.quo_ground(lc) if lc != 1 else Q
         self._pq = (P, Q)
         return self._pq
+
+    def _stability_polys_in_field(self):
+        """det(I − z(A − e bᵀ)) and det(I − zA) from characteristic polynomials computed in
+        the field of the coefficients; coefficients that lie in QQ (Gauss, Radau, Lobatto:
+        R is a Padé approximant) come back as Rationals."""
+        K, A, b, _ = self._field()
+        s = self.stages
+        polys = []
+        for M in ([[A[i][j] - b[j] for j in range(s)] for i in range(s)], A):
+            cp = DomainMatrix(M, (s, s), K).charpoly()
+            polys.append(sp.Poly([_field_to_sympy(K, x) for x in reversed(cp)], Z))
+        return tuple(polys)
 
     def stability_function(self) -> sp.Expr:
         """R(z) = P(z)/Q(z), the growth factor on y' = λy, z = hλ, as an exact rational function.
@@ -356,7 +546,8 @@ class RungeKutta(Scheme):
         P, Q = self._stability_polys()
         if P.degree() > Q.degree():
             return False
-        if Q.degree() > 0 and any(sp.re(r) <= 0 for r in Q.nroots(n=30)):
+        # the poles, from Q's square-free part (nroots does not converge on SDIRK's (1 − γz)^s)
+        if Q.degree() > 0 and any(sp.re(r) <= 0 for r in Q.sqf_part().nroots(n=30)):
             return False
         y = sp.Symbol("y", real=True)
         E = sp.expand(Q.as_expr().subs(Z, sp.I * y) * Q.as_expr().subs(Z, -sp.I * y) - P.as_expr().subs(Z, sp.I * y) * P.as_expr().subs(Z, -sp.I * y))
@@ -373,8 +564,56 @@ class RungeKutta(Scheme):
         P, Q = self._stability_polys()
         return self.is_A_stable and P.degree() < Q.degree()
 
+    def stability_angle(self) -> float | None:
+        """The angle α in degrees such that the method is A(α)-stable (the sector
+        |arg(−z)| < α lies in the stability region); None if not even A(0) (every
+        explicit method), 90 for A-stable methods.
+
+        Otherwise the largest α such that every ray z = −r e^{±iφ}, φ < α, stays stable:
+        |Q|² − |P|² ≥ 0 along it (a real polynomial in r, checked between its positive
+        roots) — scanned over φ, then bisected to about 1e-10 rad.
+
+        >>> from numnet.schemes import get
+        >>> get("rk4").stability_angle(), get("radau_iia2").stability_angle()
+        (None, 90.0)
+        >>> round(get("kutta3").adjoint().stability_angle(), 4)  # R = 1/(1 − z + z²/2 − z³/6)
+        88.2302
+        """
+        self._require_concrete("stability_angle")
+        interval = self.stability_interval()
+        if interval is sp.S.EmptySet or interval.inf != -sp.oo:
+            return None
+        if self.is_A_stable:
+            return 90.0
+        P, Q = self._stability_polys()
+        p = np.array([complex(c) for c in reversed(P.all_coeffs())])  # lowest degree first
+        q = np.array([complex(c) for c in reversed(Q.all_coeffs())])
+
+        def ray_ok(phi):
+            d = (-np.exp(1j * phi)) ** np.arange(max(len(p), len(q)))
+            pr, qr = p * d[: len(p)], q * d[: len(q)]
+            g = np.polynomial.polynomial.polysub(np.polynomial.polynomial.polymul(qr, qr.conj()),
+                                                 np.polynomial.polynomial.polymul(pr, pr.conj())).real
+            # g = O(r^(p+1)) for order p: drop the low coefficients that are zero but for rounding
+            lead = np.nonzero(np.abs(g) > 1e-13 * np.abs(g).max())[0]
+            g = g[lead[0]:]
+            roots = np.polynomial.polynomial.polyroots(g) if len(g) > 1 else np.array([])
+            pos = np.sort([x.real for x in roots if abs(x.imag) <= 1e-7 * max(1.0, abs(x)) and x.real > 0])
+            probes = np.concatenate([[pos[0] / 2] if len(pos) else [1.0], (pos[:-1] + pos[1:]) / 2, [2 * pos[-1] + 1] if len(pos) else []])
+            return bool(np.all(np.polynomial.polynomial.polyval(probes, g) >= -1e-12 * np.abs(g).sum()))
+
+        grid = np.linspace(0.0, np.pi / 2, 1801)
+        bad = next(i for i, phi in enumerate(grid) if not ray_ok(phi))
+        if bad == 0:  # pragma: no cover - the negative axis was found stable exactly
+            raise ValueError(f"stability_angle of {self.name}: the negative real axis is stable exactly but not in floats")
+        lo, hi = grid[bad - 1], grid[bad]
+        while hi - lo > 1e-10:
+            mid = (lo + hi) / 2
+            lo, hi = (mid, hi) if ray_ok(mid) else (lo, mid)
+        return float(np.degrees(lo))
+
     # -- display ---------------------------------------------------------------------
-    def __repr__(self) -> str:
+    def _repr_coefficients(self) -> str:
         rows = "; ".join(", ".join(str(x) for x in self.A.row(i)) for i in range(self.stages))
         b = ", ".join(str(x) for x in self.b)
         extra = "" if self.b_hat is None else ", b_hat=(" + ", ".join(str(x) for x in self.b_hat) + ")"
@@ -401,6 +640,23 @@ class RungeKutta(Scheme):
             lines.append(" & " + " & ".join(sp.latex(x) for x in self.b_hat))
         lines.append(r"\end{array}")
         return "\n".join(lines)
+
+
+def _number_field(rows):
+    """(K, rows as elements of K) for exact concrete numbers: K the number field they
+    generate (the collocation families preset theirs, the nodes' field)."""
+    M = DomainMatrix.from_Matrix(sp.Matrix(rows), extension=True).to_field()
+    return M.domain, M.to_list()
+
+
+def _field_to_sympy(K, x) -> sp.Expr:
+    """A field element as a sympy number: a Rational when it lies in QQ."""
+    if K.is_QQ or K.is_ZZ:
+        return K.to_sympy(x)
+    rep = x.to_list() if hasattr(x, "to_list") else list(x.rep)
+    if len(rep) <= 1:
+        return sp.Rational(K.dom.to_sympy(rep[0])) if rep else sp.Integer(0)
+    return K.to_sympy(x)
 
 
 def _rev_charpoly(M: sp.Matrix, s: int) -> sp.Poly:

@@ -10,10 +10,12 @@
 
 from __future__ import annotations
 
+import functools
+
 import sympy as sp
 
 from .._lazy import lazy_module
-from ._exact import tolerance
+from ._exact import exact, tolerance
 from ._parse import expression
 
 np = lazy_module("numpy")  # imported at first use: numnet.schemes loads without numpy
@@ -166,30 +168,132 @@ def _positive_real_roots(poly: sp.Poly) -> list:
 def root_condition(poly: sp.Poly, digits: int | None = None) -> bool:
     """Root condition of a concrete polynomial: all roots in |ξ| ≤ 1, those with |ξ| = 1 simple.
 
-    Exact coefficients are decided exactly: a root can lie on the circle only in a
-    self-reciprocal irreducible factor, and is repeated only in a factor of multiplicity > 1.
+    Decided exactly, without root finding and without a tolerance. Float coefficients are
+    read as the binary fractions they store (:func:`._exact.exact`): a learned k = −0.999
+    is zero-stable, k = 1 + 2⁻⁵² is not. For rational (and Gaussian-rational) coefficients
+    (:func:`gaussian_root_condition`): a squarefree decomposition, then per factor q the
+    part g = gcd(q, q*) holding every root on the circle (q* the conjugate reversal) and
+    the rest q/g, which must lie strictly inside (exact Schur–Cohn); g's roots must all
+    lie on the circle (counted exactly through the Cayley map), and a repeated factor
+    must lie strictly inside. Other algebraic coefficients: a root can lie on the circle
+    only in a self-reciprocal irreducible factor, and is repeated only in a factor of
+    multiplicity > 1, judged from 40-digit roots. ``digits`` is accepted and ignored.
+    Build ``poly`` from :func:`._exact.exact` of an expression mixing Floats and exact
+    numbers: ``sp.Poly`` would round such a mix to its RR domain.
 
     >>> xi = sp.Symbol("xi")
     >>> root_condition(sp.Poly(xi**2 - 1, xi)), root_condition(sp.Poly((xi - 1)**2, xi))
     (True, False)
+    >>> k = exact(sp.Float(-0.999))  # a learned k: zero-stable, roots 1 and 0.999
+    >>> root_condition(sp.Poly(xi**2 - (1 - k) * xi - k, xi)), root_condition(sp.Poly(xi**2 - xi * 2**-52 - (1 + 2**-52), xi))
+    (True, False)
     """
     if poly.free_symbols - set(poly.gens):
         raise ValueError(f"root condition needs concrete coefficients, got {poly.as_expr()}")
-    if poly.get_domain().is_Exact:
-        _, factors = sp.factor_list(poly)
-        for g, m in factors:
-            if g.degree() == 0:
-                continue
-            for r in g.nroots(n=40):
-                a = abs(r)
-                if a > 1 + sp.Float("1e-30"):
-                    return False
-                if abs(a - 1) <= sp.Float("1e-30") and m > 1:
-                    return False
-        return True
-    tol = max(tolerance(digits or 15), 1e-12)
-    coeffs = np.array([complex(c) for c in poly.all_coeffs()[::-1]])
-    return bool(roots_satisfy_condition(coeffs[None, :], tol=np.sqrt(tol))[0])
+    if len(poly.gens) != 1:
+        raise ValueError(f"root condition needs a polynomial in one variable, got {poly.as_expr()}")
+    poly = sp.Poly(exact(poly.as_expr()), *poly.gens)
+    if poly.is_zero:
+        raise ValueError("root condition of the zero polynomial is undefined")
+    dom = poly.get_domain()
+    if dom.is_ZZ or dom.is_QQ or dom in (sp.ZZ_I, sp.QQ_I):
+        K = sp.QQ if dom.is_ZZ or dom.is_QQ else sp.QQ_I
+        return gaussian_root_condition(tuple(poly.set_domain(K).rep.to_list()), K, poly.gens[0])
+    _, factors = sp.factor_list(poly)
+    for g, m in factors:
+        if g.degree() == 0:
+            continue
+        for r in g.nroots(n=40):
+            a = abs(r)
+            if a > 1 + sp.Float("1e-30"):
+                return False
+            if abs(a - 1) <= sp.Float("1e-30") and m > 1:
+                return False
+    return True
+
+
+@functools.lru_cache(maxsize=4096)
+def gaussian_root_condition(coeffs: tuple, K, gen) -> bool:
+    """The root condition for a polynomial over K = QQ or QQ_I (``coeffs``: elements of K,
+    highest degree first, leading one non-zero), exactly (see :func:`root_condition`);
+    cached, since a net's steps repeat schemes.
+
+    >>> gaussian_root_condition((sp.QQ(1), sp.QQ(0), sp.QQ(-1)), sp.QQ, sp.Symbol("xi"))  # ξ² − 1
+    True
+    """
+    p = sp.Poly.new(sp.Poly(0, gen, domain=K).rep.from_list(list(coeffs), 0, K), gen)
+    for q, m in p.sqf_list()[1]:
+        if q.degree() == 0:
+            continue
+        if m > 1:
+            if not _strictly_inside(q):
+                return False
+            continue
+        g = sp.gcd(q, _conj_reversal(q))
+        if not _strictly_inside(sp.exquo(q, g)):
+            return False
+        if g.degree() > 0 and _roots_on_circle(g) != g.degree():
+            return False
+    return True
+
+
+def _conj(c):
+    return type(c)(c.x, -c.y) if hasattr(c, "y") else c
+
+
+def _norm2(c):
+    return c.x**2 + c.y**2 if hasattr(c, "y") else c * c
+
+
+def _conj_reversal(q: sp.Poly) -> sp.Poly:
+    """q*(ξ) = ξⁿ conj(q(1/conj ξ)): its roots are the roots of q reflected in the circle."""
+    return sp.Poly.new(type(q.rep).from_list([_conj(c) for c in reversed(q.rep.to_list())], 0, q.domain), *q.gens)
+
+
+def _strictly_inside(q: sp.Poly) -> bool:
+    """Exact Schur–Cohn: every root of q strictly inside the unit circle. A step with
+    |a₀| ≥ |aₙ| ends it (the roots' product |a₀/aₙ| ≥ 1 then, or the reduction shows it)."""
+    a = q.rep.to_list()[::-1]  # lowest degree first
+    while len(a) > 1:
+        a0, an = a[0], a[-1]
+        if _norm2(a0) >= _norm2(an):
+            return False
+        n, cn = len(a), _conj(an)
+        a = [cn * a[k] - a0 * _conj(a[n - 1 - k]) for k in range(1, n)]
+    return True
+
+
+def _roots_on_circle(g: sp.Poly) -> int:
+    """Number of distinct roots of g on |ξ| = 1, exactly: ξ = 1, plus the real roots w of
+    G(w) = (w + i)ⁿ g((w − i)/(w + i)) — the Cayley map sends the real line onto the rest
+    of the circle; a real root of G is a common real root of Re G and Im G."""
+    n = g.degree()
+    lo = g.rep.to_list()[::-1]  # lowest degree first
+    if n == 1:  # a root −a₀/a₁ is on the circle iff |a₀| = |a₁|
+        return int(_norm2(lo[0]) == _norm2(lo[1]))
+    K = sp.QQ_I
+    lo = [K.convert_from(c, g.domain) for c in lo]
+    minus, plus = [K(0, -1), K.one], [K(0, 1), K.one]  # w − i, w + i
+    G = [K.zero] * (n + 1)
+    for j, c in enumerate(lo):
+        term = [c]
+        for factor in [minus] * j + [plus] * (n - j):
+            term = _times(term, factor, K)
+        G = [x + y for x, y in zip(G, term)]
+    re_part = sp.Poly([c.x for c in reversed(G)], sp.Symbol("w"), domain=sp.QQ)
+    im_part = sp.Poly([c.y for c in reversed(G)], sp.Symbol("w"), domain=sp.QQ)
+    R = sp.gcd(re_part, im_part)
+    count = 1 if g.eval(1) == 0 else 0
+    return count + (R.count_roots() if R.degree() > 0 else 0)
+
+
+def _times(p: list, q: list, K) -> list:
+    """Product of two polynomials given as coefficient lists, lowest degree first."""
+    out = [K.zero] * (len(p) + len(q) - 1)
+    for i, x in enumerate(p):
+        for j, y in enumerate(q):
+            out[i + j] += x * y
+    return out
 
 
 def critical_values(expr, xi: sp.Symbol, param: sp.Symbol) -> sp.Poly | None:
@@ -286,7 +390,7 @@ def root_condition_set(expr, xi: sp.Symbol, param: sp.Symbol) -> sp.Set:
     Interval.open(-1, 1)
     """
     pr = sp.Symbol(param.name, real=True)
-    expr = sp.expand(expression(expr, "expr").subs(param, pr))
+    expr = sp.expand(exact(expression(expr, "expr").subs(param, pr)))  # Floats as their binary values
     cv = critical_values(expr, xi, pr)
     crit = [] if cv is None else sorted(set(cv.real_roots()), key=lambda r: float(r))
 

@@ -1,8 +1,12 @@
 """Integrate ODEs with any scheme object, and check its symbolic claims numerically.
 
 - :func:`integrate` — every concrete catalog scheme (explicit/implicit RK and LMM), fixed
-  steps or adaptive (embedded pairs), batched, NumPy or torch; a NaN/inf raises
-  :class:`NonFiniteError`, an implicit solve that fails :class:`ConvergenceError`.
+  steps or adaptive (explicit embedded pairs; Radau IIA and SDIRK pairs by RADAU5's
+  machinery, :mod:`~numnet.solvers.radau`; ``"bdf"``/``"ndf"`` variable-order BDF,
+  :mod:`~numnet.solvers.bdf`), batched, NumPy or torch; ``t_eval``, ``dense_output`` and
+  ``events`` as scipy's ``solve_ivp`` (:mod:`~numnet.solvers.dense`,
+  :mod:`~numnet.solvers.events`); a NaN/inf raises :class:`NonFiniteError`, an implicit
+  solve that fails :class:`ConvergenceError`.
 - :mod:`~numnet.solvers.problems` — test problems with exact or cached scipy references.
 - :func:`convergence`, :func:`verify` — observed orders against ``scheme.order``.
 - :func:`linear_stability` — bounded/growing integration of y' = λy against

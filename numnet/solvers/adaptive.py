@@ -24,7 +24,9 @@ import math
 import numpy as np
 
 from .finite import Guard
+from .dense import Hermite, Polynomial
 from .grid import check_span
+from .output import Output
 from .rk import RKStepper
 from .solution import Solution
 
@@ -38,13 +40,14 @@ def _check_tol(name, value):
     return float(value)
 
 
-def _norm(be, x, scale):
-    """Hairer's RMS norm per trajectory, then the largest over the batch (a float)."""
-    r = be.abs(x) / scale
+def _norm(be, x, scale, stages=False):
+    """Hairer's RMS norm per trajectory, then the largest over the batch (a float); x is
+    (..., d), or (..., s, d) with ``stages`` (s stage vectors, one norm over all)."""
+    r = be.abs(x) / (scale[..., None, :] if stages else scale)
+    axes = (-2, -1) if stages else -1
     if be.name == "numpy":
-        per = np.sqrt(np.mean(r.real**2, axis=-1))
-        return float(np.max(per))
-    return float((r.detach() ** 2).mean(-1).sqrt().max())
+        return float(np.sqrt(np.max(np.mean(r.real**2, axis=axes))))
+    return float((r.detach() ** 2).mean(dim=axes).max().sqrt())
 
 
 def initial_step(be, f, t0, y0, f0, t1, k, rtol, atol):
@@ -68,27 +71,12 @@ def initial_step(be, f, t0, y0, f0, t1, k, rtol, atol):
     return min(100 * h0, h1, length), 1
 
 
-def integrate_adaptive(tab, f, t_span, y0, be, *, rtol, atol, first_step=None, max_steps=100_000,
-                       controller="PI", save="all", safety=SAFETY, fac_min=FAC_MIN, fac_max=FAC_MAX, guard=None):
-    """Adaptive integration with an explicit embedded pair; called by :func:`integrate`.
-
-    >>> import numpy as np
-    >>> from numnet.solvers import integrate
-    >>> sol = integrate("dormand_prince", lambda t, y: -y, (0, 1), np.array([1.0]), rtol=1e-8, atol=1e-10)
-    >>> bool(abs(sol.y_final[0] - np.exp(-1)) < 1e-8), sol.n_rejected
-    (True, 0)
-    """
+def start(name, be, f, t_span, y0, guard, rtol, atol, max_steps, first_step, k):
+    """The checks and first values every adaptive loop starts from:
+    (f as f(t, y), f(t0, y0), t0, t1, direction, rtol, atol, first |h|, calls of f so far);
+    ``k`` is the exponent of the error's step-size dependence (for the first step)."""
     from .integrator import prepare_f
 
-    if not hasattr(tab, "A") or tab.b_hat is None:
-        raise ValueError(
-            f"adaptive steps need an embedded pair (a scheme with b_hat); {tab.name} has none — "
-            f"use bogacki_shampine, dormand_prince, fehlberg45 or cash_karp, or give h=/n_steps="
-        )
-    if not tab.explicit:
-        raise ValueError(f"adaptive steps are implemented for explicit pairs; {tab.name} is implicit")
-    if controller not in CONTROLLERS:
-        raise ValueError(f"controller must be one of {CONTROLLERS}, got {controller!r}")
     rtol, atol = _check_tol("rtol", rtol), _check_tol("atol", atol)
     if rtol == 0 and atol == 0:
         raise ValueError("rtol and atol cannot both be 0")
@@ -96,10 +84,8 @@ def integrate_adaptive(tab, f, t_span, y0, be, *, rtol, atol, first_step=None, m
         raise ValueError(f"max_steps must be a positive integer, got {max_steps!r}")
     t0, t1 = check_span(t_span)
     direction = 1.0 if t1 > t0 else -1.0
-    guard = Guard(be, tab.name) if guard is None else guard
+    guard = Guard(be, name) if guard is None else guard
     f, f0 = prepare_f(f, be, t0, y0, guard)
-    k = min(tab.order, tab.embedded_order) + 1
-    alpha, beta = (0.7 / k, 0.4 / k) if controller == "PI" else (1.0 / k, 0.0)
     calls = 1
     if first_step is None:
         h_abs, c = initial_step(be, f, t0, y0, f0, t1, k, rtol, atol)
@@ -109,25 +95,77 @@ def integrate_adaptive(tab, f, t_span, y0, be, *, rtol, atol, first_step=None, m
         if not (math.isfinite(h_abs) and h_abs > 0):
             raise ValueError(f"first_step must be a positive finite number, got {first_step!r}")
     if not math.isfinite(h_abs):
-        raise ValueError(f"{tab.name}: the initial step size is NaN because f(t0, y0) is not finite")
+        raise ValueError(f"{name}: the initial step size is NaN because f(t0, y0) is not finite")
+    return f, f0, t0, t1, direction, rtol, atol, h_abs, calls
+
+
+def check_precision(name, be):
+    """Adaptive implicit methods LU-factor their Newton matrix: float32 or float64 only."""
+    if be.eps > 1e-6:
+        raise TypeError(f"{name} needs float32 or float64 (eps = {be.eps:.1e} here): its Newton matrix is "
+                        f"LU-factored; pass dtype=torch.float32")
+
+
+def check_steps(name, n_steps, max_steps, t, t1):
+    if n_steps >= max_steps:
+        raise RuntimeError(f"{name}: reached max_steps={max_steps} at t = {t:g} before t1 = {t1:g}")
+
+
+def propose(name, t, h_abs, t1, direction, hint="", nonfinite=None):
+    """(t_new, h, |h|) for a step of size ``h_abs`` from t, cut at t1; a step below ten
+    spacings of the floats at t is an underflow (an error). ``nonfinite`` = (step, t, max |y|)
+    of the last f that returned inf/NaN for a finite y (an implicit solve shrinks h on it):
+    the underflow is then reported as that :class:`~numnet.solvers.finite.NonFiniteError`."""
+    if h_abs < 10 * abs(np.nextafter(t, direction * np.inf) - t):
+        if nonfinite is not None:
+            from .finite import NonFiniteError
+
+            raise NonFiniteError(name, *nonfinite[:2], "f", nonfinite[2])
+        raise RuntimeError(f"{name}: step size underflow (h = {h_abs:.3g}) at t = {t:g}{hint}")
+    t_new = t + direction * h_abs
+    if direction * (t_new - t1) > 0:
+        t_new = t1
+    return t_new, t_new - t, abs(t_new - t)
+
+
+def integrate_adaptive(tab, f, t_span, y0, be, *, rtol, atol, first_step=None, max_steps=100_000,
+                       controller="PI", save="all", safety=SAFETY, fac_min=FAC_MIN, fac_max=FAC_MAX, guard=None,
+                       t_eval=None, dense_output=False, events=None, continuous=None):
+    """Adaptive integration with an explicit embedded pair; called by :func:`integrate`.
+
+    >>> import numpy as np
+    >>> from numnet.solvers import integrate
+    >>> sol = integrate("dormand_prince", lambda t, y: -y, (0, 1), np.array([1.0]), rtol=1e-8, atol=1e-10)
+    >>> bool(abs(sol.y_final[0] - np.exp(-1)) < 1e-8), sol.n_rejected
+    (True, 0)
+
+    ``continuous``: the float matrix P of the tableau's continuous extension
+    (:mod:`numnet.schemes.continuous`) for dense output; without one, Hermite cubics.
+    """
+    if not hasattr(tab, "A") or tab.b_hat is None:
+        raise ValueError(
+            f"adaptive steps need an embedded pair (a scheme with b_hat); {tab.name} has none — "
+            f"use bogacki_shampine, dormand_prince, fehlberg45 or cash_karp, or give h=/n_steps="
+        )
+    if not tab.explicit:
+        raise ValueError(f"adaptive steps are implemented for explicit pairs; {tab.name} is implicit")
+    if controller not in CONTROLLERS:
+        raise ValueError(f"controller must be one of {CONTROLLERS}, got {controller!r}")
+    guard = Guard(be, tab.name) if guard is None else guard
+    k = min(tab.order, tab.embedded_order) + 1
+    alpha, beta = (0.7 / k, 0.4 / k) if controller == "PI" else (1.0 / k, 0.0)
+    run = start(tab.name, be, f, t_span, y0, guard, rtol, atol, max_steps, first_step, k)
+    f, f0, t0, t1, direction, rtol, atol, h_abs, calls = run
     st = RKStepper(tab, f, be)
     t, y, kf = t0, y0, f0
-    ts, ys = [t0], [y0]
+    out = Output(be, t0, t1, y0, save=save, dense=dense_output, t_eval=t_eval, events=events)
     err_prev = 1e-4
     n_steps = n_rejected = 0
     while direction * (t - t1) < 0:
-        if n_steps >= max_steps:
-            raise RuntimeError(f"{tab.name}: reached max_steps={max_steps} at t = {t:g} before t1 = {t1:g}")
-        min_step = 10 * abs(np.nextafter(t, direction * np.inf) - t)
+        check_steps(tab.name, n_steps, max_steps, t, t1)
         rejected = False
         while True:
-            if h_abs < min_step:
-                raise RuntimeError(f"{tab.name}: step size underflow (h = {h_abs:.3g}) at t = {t:g}; the problem may be stiff")
-            t_new = t + direction * h_abs
-            if direction * (t_new - t1) > 0:
-                t_new = t1
-            h = t_new - t
-            h_abs = abs(h)
+            t_new, h, h_abs = propose(tab.name, t, h_abs, t1, direction, "; the problem may be stiff")
             if kf is None:
                 kf = f(t, y)
                 calls += 1
@@ -152,15 +190,22 @@ def integrate_adaptive(tab, f, t_span, y0, be, *, rtol, atol, first_step=None, m
             rejected = True
             n_rejected += 1
         guard.state(n_steps, t, y, y_new, lambda watch: RKStepper(tab, watch(f), be).step(n_steps, t, y, h))
+        piece = None
+        if out.needs_piece and continuous is not None:  # the method's own interpolant from its stages
+            piece = Polynomial(be, t, h, y, [be.combine(be.zeros_like(y), [(h * float(w), st.stages[i]) for i, w in
+                                                                           enumerate(col) if w != 0])
+                                             for col in continuous.T])
+        elif out.needs_piece:  # the Hermite cubic needs f at the new point (the next step's k1 anyway)
+            if k_next is None:
+                k_next = f(t_new, y_new)
+                calls += 1
+            piece = Hermite(be, t, h, y, y_new, kf, k_next)
+        stop = out.accept(t, t_new, y_new, piece)
         t, y, kf = t_new, y_new, k_next
         n_steps += 1
-        if save == "all":
-            ts.append(t)
-            ys.append(y)
-    if save == "last":
-        ts.append(t)
-        ys.append(y)
+        if stop is not None:
+            break
     return Solution(
-        t=np.array(ts), y=be.stack(ys, 0), scheme=tab.name, backend=be.name, n_steps=n_steps,
+        **out.fields(), scheme=tab.name, backend=be.name, n_steps=n_steps,
         n_f_evals=calls + st.f_calls, n_rejected=n_rejected,
     )

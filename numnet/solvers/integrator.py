@@ -11,16 +11,21 @@ True
 
 from __future__ import annotations
 
+import functools
 import inspect
 import numbers
+
+import numpy as np
 
 from . import lmm as _lmm
 from ._backend import resolve
 from .coefficients import tableau
+from .dense import Hermite
 from .finite import Guard, NonFiniteError
 from .grid import Grid
 from .lmm import LMMStepper
 from .newton import ConvergenceError
+from .output import Output
 from .rk import RKStepper
 from .solution import Solution
 
@@ -52,12 +57,17 @@ def integrate(
     newton_tol=None,
     max_newton_iter=50,
     check_finite=True,
+    t_eval=None,
+    dense_output=False,
+    events=None,
 ) -> Solution:
     """Solve y' = f(t, y), y(t0) = y0 with ``scheme`` (an object or catalog name).
 
     Fixed steps: give ``h`` (a positive step that divides the span, see
-    :mod:`numnet.solvers.grid` and ``last_step``) or ``n_steps``. Adaptive steps (explicit
-    embedded pairs only): give ``rtol``/``atol`` instead, see :mod:`numnet.solvers.adaptive`.
+    :mod:`numnet.solvers.grid` and ``last_step``) or ``n_steps``. Adaptive steps: give
+    ``rtol``/``atol`` instead — explicit embedded pairs (:mod:`numnet.solvers.adaptive`),
+    implicit RK with an estimate, e.g. ``radau_iia3`` (RADAU5, :mod:`numnet.solvers.radau`),
+    and ``"bdf"``/``"ndf"``, variable-order BDF/NDF 1–5 (:mod:`numnet.solvers.bdf`).
 
     - ``f(t, y)`` maps a batch y of shape (..., d) to (..., d) row by row (each trajectory
       evolves on its own); t is a Python float. A callable of one argument is taken as
@@ -65,7 +75,9 @@ def integrate(
     - ``y0``: shape (d,) or (..., d), one trajectory per leading index. A torch tensor
       selects the torch backend (differentiable; its dtype and device are kept), anything
       else NumPy; ``backend=`` forces one.
-    - implicit schemes solve their stages by damped Newton (:mod:`numnet.solvers.newton`)
+    - adaptive implicit methods use RADAU5's / NDF's own simplified Newton (at most 6 / 4
+      iterations, tolerance from rtol; ``jac`` as below); with fixed steps
+      implicit schemes solve their stages by damped Newton (:mod:`numnet.solvers.newton`)
       with ``jac(t, y)`` → (..., d, d) when given, else forward differences (NumPy) or
       autograd (torch), in float32/float64; non-convergence or a singular Newton matrix
       raises :class:`~numnet.solvers.newton.ConvergenceError` naming the scheme asked for
@@ -75,6 +87,13 @@ def integrate(
       ``start_substeps`` sub-steps per step, or exactly the given ``start_values``
       (shape (s − 1, ..., d): y_1 … y_{s−1}); see :mod:`numnet.solvers.lmm`.
     - ``save="all"`` keeps every step, ``"last"`` only t0 and the end.
+    - ``t_eval``: return the solution at these times instead (read off the dense output);
+      ``dense_output=True``: ``Solution.sol(t)`` anywhere in the span; ``events``: roots of
+      g(t, y) (scipy's ``solve_ivp`` semantics, see :mod:`numnet.solvers.events`). The
+      interpolant is the method's own where it has one (Dormand–Prince's order-4
+      extension, Radau's collocation polynomial, BDF's interpolating polynomial), else a
+      Hermite cubic. Fixed steps interpolate by Hermite cubics (f at each step end,
+      counted in ``n_f_evals``) and look for events after the run.
     - a NaN or inf in f(t0, y0) or in any new state raises
       :class:`~numnet.solvers.finite.NonFiniteError` naming the step, t and whether f or
       the step's arithmetic produced it; ``check_finite=False`` returns the raw trajectory.
@@ -84,6 +103,9 @@ def integrate(
     ...
     ValueError: integration of lm_resnet is undefined while symbols {k} are free; give them values with .subs(k=...)
     """
+    if isinstance(scheme, str) and scheme in _VARIABLE_ORDER:
+        return _variable_order(scheme, f, t_span, y0, h, n_steps, backend, dtype, device, jac, rtol, atol,
+                               first_step, max_steps, save, check_finite, t_eval, dense_output, events)
     scheme = _scheme(scheme)
     tab = tableau(scheme)
     if save not in SAVE:
@@ -94,15 +116,26 @@ def integrate(
     if adaptive:
         if h is not None or n_steps is not None:
             raise ValueError("give either h=/n_steps= (fixed steps) or rtol=/atol= (adaptive steps), not both")
+        if hasattr(tab, "A") and not tab.explicit:  # implicit RK: RADAU5's machinery (numnet.solvers.radau)
+            from .radau import integrate_implicit
+
+            return integrate_implicit(
+                tab, f, t_span, y0, be, rtol=1e-3 if rtol is None else rtol, atol=1e-6 if atol is None else atol,
+                jac=jac, first_step=first_step, max_steps=max_steps, save=save, guard=guard, t_eval=t_eval,
+                dense_output=dense_output, events=events,
+            )
         from .adaptive import integrate_adaptive
 
         return integrate_adaptive(
             tab, f, t_span, y0, be, rtol=1e-3 if rtol is None else rtol, atol=1e-6 if atol is None else atol,
             first_step=first_step, max_steps=max_steps, controller=controller, save=save, guard=guard,
+            t_eval=t_eval, dense_output=dense_output, events=events, continuous=_continuous(scheme),
         )
     if h is None and n_steps is None:
         raise ValueError("give h= or n_steps= for fixed steps, or rtol=/atol= for adaptive steps (embedded pairs)")
     grid = Grid.make(t_span, h, n_steps, last_step)
+    out = Output(be, grid.t0, grid.t1, y0, save=save, dense=dense_output, t_eval=t_eval, events=events)
+    save = "all" if out.needs_piece else save
     f, f0 = prepare_f(f, be, grid.t0, y0, guard)
     opts = dict(jac=jac, newton_tol=newton_tol, max_newton_iter=max_newton_iter)
     if hasattr(tab, "A") and start_values is not None:
@@ -118,10 +151,55 @@ def integrate(
                                             start, guard)
         n_f = 1 + stepper.total_f_calls + start_calls
     times = grid.times()
-    t = times if save == "all" else times[[0, -1]]
+    if out.needs_piece:
+        n_f += _hermite_output(out, be, f, times, ys, f0)
+        fields = out.fields()
+    else:
+        fields = dict(t=times if save == "all" else times[[0, -1]], y=ys)
     return Solution(
-        t=t, y=ys, scheme=tab.name, backend=be.name, n_steps=grid.n_steps, n_f_evals=n_f,
+        **fields, scheme=tab.name, backend=be.name, n_steps=grid.n_steps, n_f_evals=n_f,
         n_jac_evals=stepper.jac_evals, n_newton_iters=stepper.newton_iters, h=abs(grid.h),
+    )
+
+
+def _hermite_output(out, be, f, times, ys, f0):
+    """Feed a fixed-step trajectory to ``out`` step by step with Hermite pieces (f at each
+    step end); returns the calls of f spent."""
+    fa = f0
+    for n in range(len(times) - 1):
+        t0, t1 = float(times[n]), float(times[n + 1])
+        fb = f(t1, ys[n + 1])
+        if out.accept(t0, t1, ys[n + 1], Hermite(be, t0, t1 - t0, ys[n], ys[n + 1], fa, fb)) is not None:
+            return n + 1
+        fa = fb
+    return len(times) - 1
+
+
+@functools.lru_cache(maxsize=64)
+def _continuous(scheme):
+    """The float weights of ``scheme``'s continuous extension, or None (Hermite then)."""
+    from numnet.schemes import continuous
+
+    P = continuous.weights(scheme)
+    return None if P is None else np.array(P.evalf(30).tolist(), dtype=np.float64)
+
+
+_VARIABLE_ORDER = ("bdf", "ndf")
+
+
+def _variable_order(method, f, t_span, y0, h, n_steps, backend, dtype, device, jac, rtol, atol, first_step,
+                    max_steps, save, check_finite, t_eval, dense_output, events):
+    """``integrate("bdf" | "ndf", ...)``: variable-order BDF/NDF 1–5 (:mod:`numnet.solvers.bdf`)."""
+    if h is not None or n_steps is not None:
+        raise ValueError(f"{method} chooses its own steps and order (give rtol=/atol=); for fixed steps use "
+                         f"bdf1 … bdf5 with h=/n_steps=")
+    from .bdf import integrate_bdf
+
+    be, y0 = resolve(y0, backend, dtype, device)
+    return integrate_bdf(
+        method, f, t_span, y0, be, rtol=1e-3 if rtol is None else rtol, atol=1e-6 if atol is None else atol,
+        jac=jac, first_step=first_step, max_steps=max_steps, save=save, guard=Guard(be, method, check_finite),
+        t_eval=t_eval, dense_output=dense_output, events=events,
     )
 
 

@@ -314,6 +314,63 @@ def brusselator(A: float = 1.0, B: float = 3.0, t_end: float = 20.0) -> Problem:
                    description=f"A = {A:g}, B = {B:g}")
 
 
+# The published reference at t = 321.8122 (Mazzia & Magherini, Test Set for IVP Solvers, HIRES).
+HIRES_REFERENCE = np.array([
+    0.7371312573325668e-3, 0.1442485726316185e-3, 0.5888729740967575e-4, 0.1175651343283149e-2,
+    0.2386356198831331e-2, 0.6238968252742796e-2, 0.2849998395185769e-2, 0.2850001604814231e-2,
+])
+
+
+@functools.lru_cache(maxsize=None)
+def hires(t_end: float = 321.8122) -> Problem:
+    """HIRES, 8 stiff reactions of plant physiology (Schäfer 1975; HW II §IV.10) on
+    [0, 321.8122]; the reference at that t_end is the published one (``HIRES_REFERENCE``),
+    elsewhere scipy's Radau at rtol 1e-12.
+
+    >>> p = hires()
+    >>> p.dim, float(p.solution()[7])
+    (8, 0.002850001604814231)
+    """
+
+    def f(t, y):
+        y1, y2, y3, y4, y5, y6, y7, y8 = (y[..., i] for i in range(8))
+        r = 280.0 * y6 * y8
+        return _vec([
+            -1.71 * y1 + 0.43 * y2 + 8.32 * y3 + 0.0007,
+            1.71 * y1 - 8.75 * y2,
+            -10.03 * y3 + 0.43 * y4 + 0.035 * y5,
+            8.32 * y2 + 1.71 * y3 - 1.12 * y4,
+            -1.745 * y5 + 0.43 * y6 + 0.43 * y7,
+            -r + 0.69 * y4 + 1.71 * y5 - 0.43 * y6 + 0.69 * y7,
+            r - 1.81 * y7,
+            -r + 1.81 * y7,
+        ], y)
+
+    def jac(t, y):
+        y6, y8 = y[..., 5], y[..., 7]
+        z = y6 * 0
+        rows = [[z] * 8 for _ in range(8)]
+        for (i, j), v in {(0, 0): -1.71, (0, 1): 0.43, (0, 2): 8.32, (1, 0): 1.71, (1, 1): -8.75, (2, 2): -10.03,
+                          (2, 3): 0.43, (2, 4): 0.035, (3, 1): 8.32, (3, 2): 1.71, (3, 3): -1.12, (4, 4): -1.745,
+                          (4, 5): 0.43, (4, 6): 0.43, (5, 3): 0.69, (5, 4): 1.71, (5, 6): 0.69, (6, 6): -1.81,
+                          (7, 6): 1.81}.items():
+            rows[i][j] = z + v
+        rows[5][5], rows[5][7] = -280.0 * y8 - 0.43, -280.0 * y6
+        rows[6][5], rows[6][7] = 280.0 * y8, 280.0 * y6
+        rows[7][5], rows[7][7] = -280.0 * y8, -280.0 * y6
+        return _mat(rows, y)
+
+    def published(t):
+        if t != 321.8122:
+            raise ValueError(f"HIRES has a published reference only at t = 321.8122, not {t:g}; use .reference(t)")
+        return HIRES_REFERENCE.copy()
+
+    t_end = float(t_end)
+    return Problem("hires", f, np.array([1.0, 0, 0, 0, 0, 0, 0, 0.0057]), (0.0, t_end), jac=jac, stiff=True,
+                   exact=published if t_end == 321.8122 else None, ref_atol=1e-14,
+                   description="stiff plant physiology")
+
+
 def suite() -> dict:
     """The standard problems by name (van_der_pol is μ = 1, van_der_pol_stiff μ = 1000)."""
     problems = [

@@ -52,6 +52,7 @@ class RKStepper(newton.Stepper):
             yi = be.sum(plan.stage_terms(i, v, y, K, scale=h)) if i else y
             K[i] = f(t + tab.c[i] * h, yi)
             self.f_calls += 1
+        self.stages = K  # the last step's k_i, for a continuous extension (numnet.solvers.dense)
         if plan.fsal:
             y_new, k_next = yi, K[-1]
         else:

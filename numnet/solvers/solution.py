@@ -11,6 +11,9 @@ import numpy as np
 class Solution:
     """Times ``t`` (NumPy, shape (n,)) and states ``y`` (backend array, shape (n, ..., d)).
 
+    ``sol`` is the :class:`~numnet.solvers.dense.DenseOutput` (``dense_output=True``);
+    ``t_events[i]``/``y_events[i]`` the times and states where event i fired (``events=``);
+    ``n_lu`` counts LU factorisations of the Newton matrix (adaptive implicit methods).
     ``n_f_evals`` counts evaluations of f per trajectory (a batched call counts once, as
     scipy's ``nfev`` would for one trajectory), including those spent on starting values,
     finite-difference Jacobians and step-size selection.
@@ -26,6 +29,11 @@ class Solution:
     n_newton_iters: int = 0
     n_rejected: int = 0
     h: float | None = None
+    # dense output, t_eval and events (numnet.solvers.dense / events), scipy's solve_ivp names
+    sol: object = None
+    t_events: list | None = None
+    y_events: list | None = None
+    n_lu: int = 0
 
     @property
     def y_final(self):

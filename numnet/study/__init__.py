@@ -3,11 +3,14 @@
 - :mod:`~numnet.study.grid` — architectures × depths × seeds as named :class:`Run` s, shards.
 - :mod:`~numnet.study.runner` — :func:`run_grid`: build (``numnet.nets.build``) and train
   (``numnet.train.train``) each run once; one record file per finished run.
+- :mod:`~numnet.study.presets` — named grids as data (``fmnist-full``: issue 20's study).
 - :mod:`~numnet.study.records` — load and :func:`merge` records of several folders.
 - :mod:`~numnet.study.table` — :func:`summarise` records into the table (order, error
   constant, zero stability, stability interval, learned coefficients, test error) and
   :func:`write_table` as Markdown, CSV and JSON.
 - :mod:`~numnet.study.figures` — the figures from records.
+- :mod:`~numnet.study.published` — the papers' published test errors, with their sources;
+  :mod:`~numnet.study.paper_table` sets numnet's beside them in the papers' layout.
 - :mod:`~numnet.study.spectra` — Jacobian spectra of residual branches (torch).
 - :mod:`~numnet.study.report` — ``numnet report``: scheme table, scipy checks, a small study.
 - :mod:`~numnet.study.wiring` — lazy access to the data/train layers; which layers are missing.
@@ -26,7 +29,7 @@ from .table import summarise, write_table
 
 __all__ = [
     "PAPER_ARCHS", "Arch", "Run", "load_records", "merge", "parse_arch", "parse_shard", "plan", "run_grid",
-    "shard", "study", "summarise", "write_outputs", "write_table",
+    "shard", "study", "summarise", "write_outputs", "write_paper_outputs", "write_table",
 ]
 
 
@@ -43,6 +46,18 @@ def write_outputs(out, *sources) -> dict:
     check_one_configuration(records)
     rows = summarise(records)
     return {**write_table(rows, out), **write_figures(records, rows, out)}
+
+
+def write_paper_outputs(out) -> dict:
+    """Write ``paper_table.md/.csv`` (:mod:`numnet.study.paper_table`: numnet's test errors
+    in the papers' layout beside the published ones) from the records under ``out``."""
+    from .paper_table import write_paper_table
+
+    records = load_records(out)
+    if not records:
+        raise ValueError(f"no finished runs under {Path(out) / 'runs'}")
+    check_one_configuration(records)
+    return write_paper_table(records, out)
 
 
 def study(archs, depths, seeds, out, *, data, recipe=None, shard_of=None, build=None, train=None,

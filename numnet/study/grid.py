@@ -5,7 +5,11 @@ An *architecture* is a net builder and the scheme it compiles, written as a spec
 - a catalog scheme name: ``resnet`` (= Euler), ``lm_resnet``, ``adams2``,
   ``adams3_learnable``, ``heun`` …, each mapped to its natural builder
   (:data:`DEFAULT_NETS`; anything else is ``scheme_net``);
-- ``net:scheme`` to choose both, e.g. ``scheme_net:rk4``.
+- ``net:scheme`` to choose both, e.g. ``scheme_net:rk4``;
+- either followed by ``@decay=<mode>``: the same net trained with another
+  ``Recipe.coefficient_decay`` (``official``, ``none``, ``toward-scheme``, ``zero``) than the
+  grid's recipe, e.g. ``lm_resnet@decay=none`` — a row of its own, whose records say the
+  recipe they ran (:data:`ARCH_RECIPE_FIELDS`).
 
 >>> runs = plan(["resnet", "lm_resnet"], depths=[20], seeds=[0, 1])
 >>> [r.key for r in runs]
@@ -19,6 +23,8 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass
 
+from numnet.nets.names import NET_ALIASES
+
 DEFAULT_NETS = {
     "euler": "resnet",
     "lm_resnet": "lm_resnet",
@@ -29,8 +35,9 @@ DEFAULT_NETS = {
 }
 """The builder for a scheme given alone; other schemes compile with ``scheme_net``."""
 
-FIXED_NETS = {"resnet": "euler", "lm_resnet": "lm_resnet", "resnet_postact": "euler", "polynet": "poly2",
-              "shake_shake": "euler", "fractalnet": "heun"}
+FIXED_NETS = {"resnet": "euler", "lm_resnet": "lm_resnet", "polynet": "poly2", "shake_shake": "euler",
+              "fractalnet": "heun"}
+FIXED_NETS.update({alias: FIXED_NETS[net] for alias, (net, _) in NET_ALIASES.items() if net in FIXED_NETS})
 """Nets that fix their scheme (net → scheme); those not a scheme's name can be named alone."""
 
 PAPER_ARCHS = ("resnet_postact", "resnet", "lm_resnet", "adams2", "adams2_learnable", "adams3", "adams3_learnable",
@@ -40,13 +47,21 @@ LM-ResNet paper's table, and the pre-activation one of the authors' code), LM-Re
 Adams nets (fixed and learnable), an RK2 net."""
 
 
+ARCH_RECIPE_FIELDS = {"decay": "coefficient_decay"}
+"""The recipe fields an architecture spec may set for its own runs (``@decay=none``): only
+how weight decay treats the net's own scheme coefficients, a property of the net's
+training, not of the grid's schedule."""
+
+
 @dataclass(frozen=True)
 class Arch:
-    """A net builder and the scheme it compiles; ``label`` is the spec it was written as."""
+    """A net builder and the scheme it compiles; ``label`` is the spec it was written as;
+    ``recipe`` the recipe fields its runs change, as sorted ``(field, value)`` pairs."""
 
     label: str
     net: str
     scheme: str
+    recipe: tuple = ()
 
 
 def parse_arch(spec: str) -> Arch:
@@ -54,9 +69,15 @@ def parse_arch(spec: str) -> Arch:
     scheme must be in the catalog.
 
     >>> parse_arch("resnet")
-    Arch(label='resnet', net='resnet', scheme='euler')
+    Arch(label='resnet', net='resnet', scheme='euler', recipe=())
     >>> parse_arch("scheme_net:rk4").net, parse_arch("resnet_postact")
-    ('scheme_net', Arch(label='resnet_postact', net='resnet_postact', scheme='euler'))
+    ('scheme_net', Arch(label='resnet_postact', net='resnet_postact', scheme='euler', recipe=()))
+    >>> parse_arch("lm_resnet@decay=none")
+    Arch(label='lm_resnet@decay=none', net='lm_resnet', scheme='lm_resnet', recipe=(('coefficient_decay', 'none'),))
+    >>> parse_arch("lm_resnet@decay=l2")
+    Traceback (most recent call last):
+    ...
+    ValueError: architecture 'lm_resnet@decay=l2': coefficient_decay must be one of ('official', 'none', 'toward-scheme', 'zero'), got 'l2'
     >>> parse_arch("resnet:heun")
     Traceback (most recent call last):
     ...
@@ -68,9 +89,24 @@ def parse_arch(spec: str) -> Arch:
     """
     from numnet.schemes import get
 
-    if not isinstance(spec, str) or not re.fullmatch(r"[A-Za-z0-9_]+(:[A-Za-z0-9_]+)?", spec):
-        raise ValueError(f"architecture must be 'scheme' or 'net:scheme' (letters, digits, _), got {spec!r}")
-    net, _, name = spec.rpartition(":")
+    from numnet.nets.names import COEFFICIENT_DECAY
+
+    m = isinstance(spec, str) and re.fullmatch(r"([A-Za-z0-9_]+(?::[A-Za-z0-9_]+)?)((?:@[a-z]+=[A-Za-z0-9_-]+)*)", spec)
+    if not m:
+        raise ValueError(f"architecture must be 'scheme' or 'net:scheme' (letters, digits, _), optionally followed "
+                         f"by @decay=<mode>, got {spec!r}")
+    recipe = {}
+    for item in filter(None, m[2].split("@")):
+        key, _, value = item.partition("=")
+        if key not in ARCH_RECIPE_FIELDS or key in recipe:
+            raise ValueError(f"architecture {spec!r}: {'repeated' if key in recipe else 'unknown'} option {key!r}; "
+                             f"an architecture sets only {', '.join('@' + k + '=' for k in ARCH_RECIPE_FIELDS)}")
+        recipe[key] = value
+    recipe = tuple(sorted((ARCH_RECIPE_FIELDS[k], v) for k, v in recipe.items()))
+    if any(v not in COEFFICIENT_DECAY for f, v in recipe if f == "coefficient_decay"):
+        raise ValueError(f"architecture {spec!r}: coefficient_decay must be one of {COEFFICIENT_DECAY}, "
+                         f"got {dict(recipe)['coefficient_decay']!r}")
+    net, _, name = m[1].rpartition(":")
     if not net and name in FIXED_NETS:     # a net that fixes its scheme, named alone
         net, name = name, FIXED_NETS[name]
     try:
@@ -82,7 +118,9 @@ def parse_arch(spec: str) -> Arch:
     if fixed and scheme != fixed or net == "adams_net" and not re.fullmatch(r"adams[23](_learnable)?", scheme):
         raise ValueError(f"architecture {spec!r}: net {net!r} runs {fixed or 'an Adams scheme'}, not {scheme!r}; "
                          f"use scheme_net:{scheme}")
-    return Arch(spec, net, scheme)
+    if recipe and not get(scheme).free_symbols:
+        raise ValueError(f"architecture {spec!r}: {scheme} learns no scheme coefficients, so @decay= changes nothing")
+    return Arch(spec, net, scheme, recipe)
 
 
 @dataclass(frozen=True)
@@ -94,14 +132,31 @@ class Run:
     scheme: str
     depth: int
     seed: int
+    recipe: tuple = ()   # (field, value) pairs this run's arch changes in the grid's recipe
 
     @property
     def key(self) -> str:
-        """A file-name-safe unique name: ``<arch>-d<depth>-s<seed>`` (``:`` becomes ``+``)."""
+        """A file-name-safe unique name: ``<arch>-d<depth>-s<seed>`` (``:`` becomes ``+``).
+
+        >>> plan(["lm_resnet@decay=none"], [20], [0])[0].key
+        'lm_resnet@decay=none-d20-s0'
+        """
         return f"{self.arch.replace(':', '+')}-d{self.depth}-s{self.seed}"
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """The run as plain data; ``recipe`` (a dict) only when its arch changes the recipe.
+
+        >>> plan(["lm_resnet@decay=none"], [20], [0])[0].to_dict()["recipe"]
+        {'coefficient_decay': 'none'}
+        """
+        d = asdict(self)
+        d["recipe"] = dict(self.recipe)
+        return d if self.recipe else {k: v for k, v in d.items() if k != "recipe"}
+
+    def recipe_for(self, recipe):
+        """The grid's ``recipe`` (a :class:`~numnet.train.Recipe`) as this run trains it:
+        with its arch's changes (``@decay=``) applied."""
+        return recipe.replace(**dict(self.recipe)) if self.recipe else recipe
 
     def build_options(self) -> dict:
         """The keyword arguments ``numnet.nets.build(net, depth, ...)`` takes for this run's
@@ -140,7 +195,7 @@ def plan(archs, depths, seeds) -> list:
     labels = [a.label for a in archs]
     if len(set(labels)) != len(labels) or len(set(depths)) != len(depths) or len(set(seeds)) != len(seeds):
         raise ValueError(f"repeated entries in the grid: archs {labels}, depths {depths}, seeds {seeds}")
-    return [Run(a.label, a.net, a.scheme, d, s) for a in archs for d in depths for s in seeds]
+    return [Run(a.label, a.net, a.scheme, d, s, a.recipe) for a in archs for d in depths for s in seeds]
 
 
 def parse_shard(text: str) -> tuple:

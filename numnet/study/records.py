@@ -81,13 +81,16 @@ def merge(dest, *sources) -> list:
     return copied
 
 
-PER_RUN = ("build", "seed")
+PER_RUN = ("build", "seed", "recipe_changes")
 """The parts of a record's configuration that differ from run to run of one grid."""
 
 
 def check_one_configuration(records) -> None:
     """A table is one configuration: every record's ``config`` but its :data:`PER_RUN`
     parts must agree (shards of one grid do; shards run with other settings do not).
+    A recipe field some runs' arch sets for itself (``recipe_changes``, from
+    ``lm_resnet@decay=none``) must agree among the runs that do not set it, and in the
+    runs that do it must be the value they set.
 
     >>> a = {"run": {"key": "a"}, "config": {"recipe": {"epochs": 1}, "seed": 0, "build": {}}}
     >>> b = {"run": {"key": "b"}, "config": {"recipe": {"epochs": 3}, "seed": 1, "build": {}}}
@@ -96,26 +99,54 @@ def check_one_configuration(records) -> None:
     Traceback (most recent call last):
     ...
     ValueError: runs a and b were trained under different configurations: recipe.epochs 1 (b: 3); ...
+    >>> d = lambda key, decay, changes=None: {"run": {"key": key}, "config": {
+    ...     "recipe": {"epochs": 1, "coefficient_decay": decay}, "seed": 0, "build": {},
+    ...     **({"recipe_changes": changes} if changes else {})}}
+    >>> check_one_configuration([d("a", "official"), d("n", "none", {"coefficient_decay": "none"})])
+    >>> check_one_configuration([d("a", "official"), d("z", "zero"), d("n", "none", {"coefficient_decay": "none"})])
+    Traceback (most recent call last):
+    ...
+    ValueError: runs a and z were trained under different configurations: recipe.coefficient_decay 'official' (z: 'zero'); ...
     """
     from numnet.train.config import describe, differences
 
     records = list(records)
     if not records:
         return
-    shared = lambda r: {k: v for k, v in r["config"].items() if k not in PER_RUN}  # noqa: E731
     bare = [r["run"]["key"] for r in records if r.get("config") is None]
     if bare and len(bare) < len(records):
         raise ValueError(f"runs {', '.join(bare)} carry no configuration (an older numnet wrote them) and cannot "
                          f"be tabulated with runs that do; keep them in a folder of their own")
     if bare:
         return
-    first = records[0]
-    for rec in records[1:]:
-        diffs = differences(shared(first), shared(rec))
-        if diffs:
-            raise ValueError(f"runs {first['run']['key']} and {rec['run']['key']} were trained under different "
-                             f"configurations: {describe(diffs, versus=rec['run']['key'] + ': ')}; a table holds one "
-                             f"configuration, so keep them in separate folders")
+    changes = {r["run"]["key"]: r["config"].get("recipe_changes") or {} for r in records}
+    for r in records:
+        used = r["config"].get("recipe") or {}
+        wrong = {f: v for f, v in changes[r["run"]["key"]].items() if used.get(f) != v}
+        if wrong:
+            raise ValueError(f"run {r['run']['key']} sets {wrong} for itself but its recipe holds "
+                             f"{ {f: used.get(f) for f in wrong} }")
+    set_somewhere = {f for c in changes.values() for f in c}
+
+    def shared(r, keep=()):   # the configuration every run of the table shares
+        c = {k: v for k, v in r["config"].items() if k not in PER_RUN}
+        c["recipe"] = {f: v for f, v in (c.get("recipe") or {}).items() if f not in set_somewhere or f in keep}
+        return c
+
+    def same(group, keep=()):
+        first = group[0]
+        for rec in group[1:]:
+            diffs = differences(shared(first, keep), shared(rec, keep))
+            if diffs:
+                raise ValueError(f"runs {first['run']['key']} and {rec['run']['key']} were trained under different "
+                                 f"configurations: {describe(diffs, versus=rec['run']['key'] + ': ')}; a table holds "
+                                 f"one configuration, so keep them in separate folders")
+
+    for f in sorted(set_somewhere):   # the grid's own value of a field some archs set
+        unset = [r for r in records if f not in changes[r["run"]["key"]]]
+        if len(unset) > 1:
+            same(unset, keep=(f,))
+    same(records)
 
 
 def scheme_to_dict(scheme) -> dict:
@@ -127,12 +158,14 @@ def scheme_to_dict(scheme) -> dict:
     >>> from numnet.schemes import get
     >>> d = scheme_to_dict(get("lm_resnet").subs(k=-0.1))
     >>> d["alpha"], scheme_from_dict(d).alpha == get("lm_resnet").subs(k=-0.1).alpha
-    ([0.1, -1.1, '1'], True)
+    ([0.1, '-39631676720860365/36028797018963968', '1'], True)
+    >>> d["name"], scheme_from_dict(d).family
+    ('lm_resnet(k=-0.1)', 'lm_resnet')
     """
+    names = {"name": scheme.name, "family": scheme.family}
     if scheme.kind == "LMM":
-        return {"kind": "LMM", "name": scheme.name, "alpha": [_enc(a) for a in scheme.alpha],
-                "beta": [_enc(b) for b in scheme.beta]}
-    return {"kind": "RK", "name": scheme.name, "A": [[_enc(x) for x in scheme.A.row(i)] for i in range(scheme.stages)],
+        return {"kind": "LMM", **names, "alpha": [_enc(a) for a in scheme.alpha], "beta": [_enc(b) for b in scheme.beta]}
+    return {"kind": "RK", **names, "A": [[_enc(x) for x in scheme.A.row(i)] for i in range(scheme.stages)],
             "b": [_enc(x) for x in scheme.b], "c": [_enc(x) for x in scheme.c]}
 
 
@@ -149,8 +182,14 @@ def scheme_from_dict(d: dict, where: str = "stored scheme"):
 
     c = _coefficients(d, where)
     if c["kind"] == "LMM":
-        return LinearMultistep(c["alpha"], c["beta"], name=d["name"])
-    return RungeKutta(c["A"], c["b"], c["c"], name=d["name"])
+        scheme = LinearMultistep(c["alpha"], c["beta"], name=d["name"])
+    else:
+        scheme = RungeKutta(c["A"], c["b"], c["c"], name=d["name"])
+    family = d.get("family", d["name"])   # records before names said their values: the name
+    if not isinstance(family, str):
+        raise ValueError(f"{where}: a stored scheme's family must be a name, got {family!r}")
+    scheme._family = family
+    return scheme
 
 
 def _coefficients(d, where: str) -> dict:

@@ -164,8 +164,23 @@ class _NoBar:
         return None
 
 
+class _Ticks:
+    """The report's bar advanced in estimated seconds: work beyond the estimate grows the
+    total (the ETA corrects itself) instead of running the bar past 100 %."""
+
+    def __init__(self, bar):
+        self.bar = bar
+
+    def update(self, n=1):
+        if self.bar.total is not None and self.bar.n + n > self.bar.total:
+            self.bar.total = self.bar.n + n
+        self.bar.update(n)
+
+
 def _ticks(bar):
-    return bar if bar else _NoBar()
+    if not bar:
+        return _NoBar()
+    return bar if isinstance(bar, (_Ticks, _NoBar)) else _Ticks(bar)
 
 
 def figure_caption(text: str) -> str:
@@ -179,7 +194,7 @@ def train_part(out: Path, settings: dict, bar, *, data: str = "fashion_mnist", d
     curves and the learned-coefficient figures, each with a caption."""
     from . import study
     from .figures import caption
-    from .wiring import load_data, make_recipe
+    from .wiring import load_data, make_recipe, require
 
     title = f"Scheme nets trained on {data}"
     gone = missing_layers("nets", "train", "data")
@@ -222,7 +237,9 @@ def train_part(out: Path, settings: dict, bar, *, data: str = "fashion_mnist", d
     figures.sort(key=order)
     speed = [h["images_per_s"] for r in records for h in r.get("history") or [] if h.get("images_per_s")]
     fast_text = ("fast paths: " + paths.reason if paths is not None else "fast paths off (fp32, default layout)")
-    body = [f"{len(splits.train)} training images, recipe `{recipe.name}` for {recipe.epochs} epoch(s) "
+    source = require("train", "origin")(recipe.name)
+    body = [f"{len(splits.train)} training images, recipe `{recipe.name}`" + (f" ({source})" if source else "")
+            + f" for {recipe.epochs} epoch(s) "
             f"(batch {recipe.batch_size}, lr {recipe.lr}), seeds {list(settings['seeds'])}; test error on the "
             f"{len(splits.test)} test images after the last epoch; {fast_text}"
             + (f"; {min(speed):.0f}–{max(speed):.0f} training images/s" if speed else "") + ". Short runs: the "
@@ -296,7 +313,7 @@ def build_report(out, *, mode: str = "default", parts=None, data: str = "fashion
     sections = []
     from numnet.progress import progress as progress_bar
 
-    with progress_bar(total=round(sum(estimate[p] for p in parts)), unit="s", desc="report", file=sys.stderr,
+    with progress_bar(total=sum(estimate[p] for p in parts), unit="s", desc="report", file=sys.stderr,
                       disable=not progress, bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}<{remaining}"
                       " {postfix}") as bar:
         for part in parts:
@@ -304,7 +321,7 @@ def build_report(out, *, mode: str = "default", parts=None, data: str = "fashion
             t0, before = time.perf_counter(), bar.n
             sec = runners[part](bar)
             sec.seconds = time.perf_counter() - t0
-            bar.update(max(0.0, estimate[part] - (bar.n - before)))  # the part is done, whatever was estimated
+            _ticks(bar).update(max(0.0, estimate[part] - (bar.n - before)))  # the part is done, whatever was estimated
             sections.append(sec)
             bar.write(f"report: {part}: {sec.status} ({sec.seconds:.0f} s)")
     write_text(out / "report.md", _document(sections, mode, argv))

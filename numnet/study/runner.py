@@ -14,7 +14,9 @@ under exactly that configuration; a folder holding records of another one is ref
 (:class:`StaleRecord`, naming the differing keys), never silently mixed into the table:
 a study folder is one configuration. Use another folder for another configuration.
 
-The record holds what the table and the figures need: the run, parameter count, final
+The record holds what the table and the figures need: the run, parameter count, its wall
+time (``seconds``, over every session of a resumed run) and the options it ran with
+(``options``: device, bf16, channels-last, compile), final
 and best accuracies, the per-epoch history, the learned coefficients
 (``model.learned_coefficients()``), the blocks that left the zero-stability set during
 training and optionally the per-block Jacobian spectra.
@@ -63,8 +65,10 @@ def run_config(run: Run, splits, recipe) -> dict:
     config = {
         "build": {"net": run.net, "depth": run.depth, "num_classes": splits.num_classes,
                   "in_channels": splits.in_channels, **run.build_options()},
-        "recipe": recipe.to_dict(), "data": data, "seed": run.seed, "numnet": numnet.__version__,
+        "recipe": run.recipe_for(recipe).to_dict(), "data": data, "seed": run.seed, "numnet": numnet.__version__,
     }
+    if run.recipe:  # the recipe fields this run's arch set (@decay=): what may differ from the grid's
+        config["recipe_changes"] = dict(run.recipe)
     return loads(dumps(plain(config)))  # exactly as it reads back from the record
 
 
@@ -92,7 +96,9 @@ def run_grid(runs, out, *, data, recipe=None, build=None, train=None, spectra_sa
     ``data``: the data splits (``numnet.data.Splits``) or a zero-argument function giving
     them (called once: the records are checked against the data too). ``recipe``: a
     :class:`~numnet.train.Recipe` or name (default: the paper's for the data set).
-    ``build(net, depth, num_classes=, in_channels=, **run.build_options())`` and
+    A run whose arch changes the recipe (``lm_resnet@decay=none``) trains
+    ``run.recipe_for(recipe)`` and its record's configuration holds that recipe and the
+    changes (``recipe_changes``). ``build(net, depth, num_classes=, in_channels=, **run.build_options())`` and
     ``train(model, data, recipe=, out=, resume=True, seed=, meta=, **train_options)``
     default to numnet's; the model's initialisation is seeded with the run's seed before
     ``build``. A finished record made under another configuration (:func:`run_config`)
@@ -155,11 +161,15 @@ recipe.epochs 160 (now 10); recipe.milestones [80, 120] (now [5, 8]); recipe.nam
             model = build(run.net, run.depth, num_classes=splits.num_classes, in_channels=splits.in_channels,
                           **run.build_options())
             t0 = time.perf_counter()
-            result = train(model, splits, recipe=recipe, out=out / TRAIN_DIR / run.key, resume=True, seed=run.seed,
-                           meta=run.to_dict(), **(train_options or {}))
+            result = train(model, splits, recipe=run.recipe_for(recipe), out=out / TRAIN_DIR / run.key, resume=True,
+                           seed=run.seed, meta=run.to_dict(), **(train_options or {}))
             if getattr(result, "finished", True) is False:  # stopped early (stop_after): nothing to record yet
                 continue
-            rec = _record(run, model, result, time.perf_counter() - t0, configs[run.key])
+            # the run's wall time over every session it took (a resumed run's result counts the
+            # earlier ones); this call's time where the training result does not say
+            wall = getattr(result, "wall_time", None)
+            seconds = float(wall) if isinstance(wall, (int, float)) and wall > 0 else time.perf_counter() - t0
+            rec = _record(run, model, result, seconds, configs[run.key])
             if spectra_samples:
                 rec["spectra"] = _spectra(model, splits, spectra_samples, spectra_input or _test_images)
             write_json(record_path(out, run), rec, non_finite="mark")  # a diverged loss stays visible
@@ -184,6 +194,9 @@ def _record(run: Run, model, result, seconds: float, config: dict) -> dict:
         "zero_unstable": plain(getattr(result, "zero_unstable", [])),
         "config": config,
         "seconds": seconds,
+        # how it ran (device, bf16, channels-last, compile): not part of the configuration,
+        # since fast paths leave the algorithm alone, but said beside its wall time
+        "options": plain((getattr(result, "config", None) or {}).get("options")),
     }
 
 

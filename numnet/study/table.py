@@ -124,14 +124,16 @@ def _learned_block(name: str, values: tuple) -> dict:
 
 
 def block_values(coefficients) -> list:
-    """Rows ``{stage, block, symbol, value}`` grouped per block: ``[((stage, block), ((symbol, value), ...)), ...]``.
+    """Rows ``{stage, block, symbol, value}`` grouped per block (per block and channel for
+    rows with a ``channel``): ``[((stage, block), ((symbol, value), ...)), ...]``.
 
     >>> block_values([{"stage": 0, "block": 1, "symbol": "k", "value": -0.1}])
     [((0, 1), (('k', -0.1),))]
     """
     blocks = {}
-    for r in coefficients:
-        blocks.setdefault((r["stage"], r["block"]), []).append((str(r["symbol"]), float(r["value"])))
+    for r in coefficients:  # a channel-wise step: one scheme per (block, channel)
+        key = (r["stage"], r["block"]) + ((r["channel"],) if "channel" in r else ())
+        blocks.setdefault(key, []).append((str(r["symbol"]), float(r["value"])))
     return [(key, tuple(sorted(v))) for key, v in sorted(blocks.items())]
 
 
@@ -197,13 +199,15 @@ def coefficient_stats(runs_coefficients) -> dict:
 
 
 def coefficient_decay(records) -> str:
-    """How the runs' recipes decayed learnable coefficients (``Recipe.coefficient_decay``);
-    records from before the field existed decayed k itself toward 0 (``"zero"``).
+    """How the runs' recipes decayed learnable coefficients (``Recipe.coefficient_decay``
+    in each record's ``config.recipe``); records from before the field existed decayed k
+    itself toward 0 (``"zero"``).
 
-    >>> coefficient_decay([{"recipe": {"coefficient_decay": "official"}}, {"recipe": {}}])
-    'official, zero (recorded before the field)'
+    >>> coefficient_decay([{"config": {"recipe": {"coefficient_decay": "none"}}}, {"config": {"recipe": {}}}])
+    'none, zero (recorded before the field)'
     """
-    seen = sorted({(rec.get("recipe") or {}).get("coefficient_decay", "zero (recorded before the field)")
+    seen = sorted({((rec.get("config") or {}).get("recipe") or {}).get("coefficient_decay",
+                                                                       "zero (recorded before the field)")
                    for rec in records})
     return ", ".join(seen)
 

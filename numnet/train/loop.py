@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from numnet.data import Loader, Splits
-from numnet.data.dataset import SplitsBase
+from numnet.data.dataset import Dataset, SplitsBase
 from numnet.errors import ConfigError, ConfigTypeError
 from numnet.fileio import append_jsonl, atomic_write, write_json
 from numnet.train import checkpoint
@@ -54,14 +54,28 @@ def train(model: nn.Module, data: SplitsBase, recipe: str | Recipe | None = None
           meta: dict | None = None, progress: bool = True) -> TrainResult:
     """Train ``model`` on ``data`` with ``recipe`` and return a :class:`TrainResult`.
 
+    ``data``: numnet's splits (:func:`numnet.data.load`), or your own as a dict
+    ``{"train": (x, y), "test": (x, y)}`` (optional ``"val"``, ``"num_classes"``, ``"classes"``,
+    ``"name"``), each split float tensors ``(x, y)``, a ``Dataset`` of ``(x, y)`` items or a
+    ``DataLoader`` (:func:`numnet.data.user.user_data`; numnet batches and shuffles itself).
+    Your data goes in as given: no normalisation, and no augmentation unless the recipe
+    asks for it.
+
     ``recipe`` is a :class:`Recipe` or a registered name; by default the paper's recipe
-    for the data set (:func:`~numnet.train.recipe.default_recipe`). ``seed`` fixes the
+    for the data set (:func:`~numnet.train.recipe.default_recipe`; for your own data
+    ``he2016-no-augmentation``). ``seed`` fixes the
     data order, the augmentation and every generator training draws from (seed the
     model's initialisation yourself, before building it).
 
     Fast paths that do not change the algorithm: ``bf16`` (autocast to bfloat16 on CUDA
     or CPU), ``channels_last`` memory layout, ``compile`` (``True`` for the default
     ``torch.compile`` backend, or a backend name), and ``resident`` data on the device.
+    They are off unless asked (``numnet train`` turns bf16 and channels-last on where
+    :func:`numnet.train.fastpath.fast_paths` says they pay; ``paths = fast_paths(device)``,
+    ``bf16=paths.bf16, channels_last=paths.channels_last`` does the same here). Math threads are torch's own setting: call
+    ``torch.set_num_threads(n)`` before training (:func:`~numnet.train.fastpath.default_threads`
+    is what the CLI uses; on a shared machine 1). All of them are recorded in the run's
+    ``config.json`` ``options`` and none in its fingerprint: a run resumes under others.
     Under ``torchrun`` the run is data-parallel (DDP) with the same global batch.
 
     ``out``: a directory for checkpoints, ``metrics.jsonl``, ``best.pt`` (weights of the
@@ -86,10 +100,8 @@ def train(model: nn.Module, data: SplitsBase, recipe: str | Recipe | None = None
     t_start = time.perf_counter()
     if not isinstance(model, nn.Module):
         raise ConfigTypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    if not isinstance(data, SplitsBase):
-        raise ConfigTypeError(f"data must be numnet.data.Splits (from numnet.data.load) or an image folder's "
-                              f"FolderSplits (numnet.data.load_image_folder), got {type(data).__name__}")
-    recipe = default_recipe(data.name) if recipe is None else get_recipe(recipe)
+    data = _as_splits(data)
+    recipe = get_recipe(recipe if recipe is not None else data.recipe_default or default_recipe(data.name))
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise ConfigError(f"seed must be an int >= 0, got {seed!r}")
     if stop_after is not None and (not isinstance(stop_after, int) or isinstance(stop_after, bool)
@@ -108,8 +120,9 @@ def train(model: nn.Module, data: SplitsBase, recipe: str | Recipe | None = None
     if out is not None and not isinstance(out, (str, Path)):
         raise ConfigTypeError(f"out must be a directory path (str or Path), got {type(out).__name__}")
     check_fits(model, data)
-    if recipe.levels > 1 and not isinstance(data, Splits):
-        raise ConfigError(f"multilevel recipes restrict in-memory images; {data.name} streams from an image folder")
+    if recipe.levels > 1 and not (isinstance(data, Splits) and isinstance(data.train, Dataset)):
+        kind = "a user's data" if isinstance(data, Splits) else "streamed from an image folder"
+        raise ConfigError(f"multilevel recipes restrict numnet's in-memory images; {data.name} is {kind}")
     lock = run_lock(out) if out is not None and _main_process() else contextlib.nullcontext()
     with lock:
         if recipe.levels > 1:   # coarse-to-fine or grow-depth: a chain of plain runs, one per level
@@ -122,6 +135,25 @@ def train(model: nn.Module, data: SplitsBase, recipe: str | Recipe | None = None
         return _train_one(model, data, recipe, out=out, resume=resume, seed=seed, device=device, bf16=bf16,
                           channels_last=channels_last, compile=compile, resident=resident, stop_after=stop_after,
                           eval_batch_size=eval_batch_size, meta=meta, progress=progress, t_start=t_start)
+
+
+def _as_splits(data) -> SplitsBase:
+    """``data`` as splits: numnet's own, or a user's ``{"train": ..., "test": ..., "val": ...}``
+    (each ``(x, y)`` tensors, a ``Dataset`` or a ``DataLoader``; :func:`numnet.data.user.user_data`)."""
+    if isinstance(data, SplitsBase):
+        return data
+    if isinstance(data, dict):
+        from numnet.data.user import user_data
+
+        unknown = sorted(set(data) - {"train", "test", "val", "num_classes", "classes", "name"})
+        if unknown or not {"train", "test"} <= set(data):
+            raise ConfigError(f"data as a dict needs 'train' and 'test' (optional 'val', 'num_classes', 'classes', "
+                              f"'name'), got keys {sorted(data)}")
+        return user_data(**data)
+    raise ConfigTypeError(f"data must be numnet.data.Splits (numnet.data.load), an image folder's FolderSplits "
+                          f"(numnet.data.load_image_folder), numnet.data.user_data(...) or a dict "
+                          f"{{'train': (x, y), 'test': (x, y)}} of your own tensors, Datasets or DataLoaders, "
+                          f"got {type(data).__name__}")
 
 
 def _main_process() -> bool:
@@ -141,7 +173,8 @@ def _train_one(model, data, recipe, *, out, resume, seed, device, bf16, channels
         "model": {"class": type(model).__name__, "parameters": sum(p.numel() for p in model.parameters())},
         "meta": dict(meta or {}),
         "options": {"bf16": bf16, "channels_last": channels_last, "compile": compile,
-                    "resident": resident, "device": str(ctx.device), "world_size": ctx.world_size},
+                    "resident": resident, "device": str(ctx.device), "world_size": ctx.world_size,
+                    "threads": torch.get_num_threads()},
     }
     out = Path(out) if out is not None else None
     try:
@@ -177,7 +210,7 @@ def check_fits(model: nn.Module, data: Splits) -> None:
     example = data.example()
     shape = tuple(example.shape[1:])
     param = next(model.parameters(), None)
-    image = example.float().div(255).to(param.device if param is not None else "cpu")
+    image = data.example_input().to(param.device if param is not None else "cpu")
     was_training = model.training
     model.eval()
     try:
@@ -297,7 +330,11 @@ class _Run:
         self.optimizer = sgd(self.model, recipe)  # scheme coefficients decayed as recipe.coefficient_decay says
         net = self.model
         if ctx.distributed and ctx.world_size > 1:
-            net = nn.parallel.DistributedDataParallel(net, device_ids=[device] if device.type == "cuda" else None)
+            # a net that drops blocks per batch (stochastic depth, drop-path) leaves their
+            # parameters without gradients in some passes: DDP must look for them
+            skips = any(getattr(m, "skips_parameters", False) for m in net.modules())
+            net = nn.parallel.DistributedDataParallel(net, device_ids=[device] if device.type == "cuda" else None,
+                                                      find_unused_parameters=skips)
         compiler = (lambda m: torch.compile(m, **({} if compile is True else {"backend": compile}))) \
             if compile else (lambda m: m)
         self.net = compiler(net)
@@ -443,7 +480,7 @@ class _Run:
         coefficients = getattr(self.model, "learned_coefficients", None)
         record["coefficients"] = _jsonable(coefficients()) if callable(coefficients) else []
         record["zero_unstable"] = _zero_unstable(self.model) if record["coefficients"] else []
-        _reconstruction(self.model, record, self.ctx.is_main)
+        _reconstruction(self.model, record, self.ctx.is_main, torch.bfloat16 if self.bf16 else torch.float32)
         record["epoch_time"] = record["train_time"] + time.perf_counter() - t0
         best = max((h["val_acc"] for h in self.history if h["val_acc"] is not None), default=-1.0)
         self.history.append(record)
@@ -466,21 +503,23 @@ class _Run:
                       f"lr {record['lr']:.3g} {record['images_per_s']:.0f} img/s")
 
 
-def _reconstruction(model: nn.Module, record: dict, warn: bool) -> None:
+def _reconstruction(model: nn.Module, record: dict, warn: bool, dtype) -> None:
     """Reversible nets (a ``pop_reconstruction_error`` method): the epoch's largest relative
     error of the states the backward pass reconstructed, as ``record["reconstruction_error"]``,
-    with a warning past :data:`numnet.nets.reversible.RECONSTRUCTION_TOLERANCE`."""
+    with a warning past :func:`numnet.nets.reversible.reconstruction_tolerance` of the
+    compute ``dtype`` (bf16 autocast or float32)."""
     pop = getattr(model, "pop_reconstruction_error", None)
     if not callable(pop):
         return
-    from numnet.nets.reversible import RECONSTRUCTION_TOLERANCE
+    from numnet.nets.reversible import reconstruction_tolerance
 
     err = record["reconstruction_error"] = pop()
-    if warn and err is not None and err > RECONSTRUCTION_TOLERANCE:
+    tol = reconstruction_tolerance(dtype)
+    if warn and err is not None and err > tol:
         warnings.warn(f"epoch {record['epoch']}: the reversible backward pass reconstructed its states with relative "
-                      f"error {err:.3g} > {RECONSTRUCTION_TOLERANCE:g} (numnet.nets.reversible.RECONSTRUCTION_TOLERANCE)"
-                      f", so its gradients are inexact; store a state every N blocks (net.store_every = N) or train "
-                      f"with reversible=False", RuntimeWarning, stacklevel=2)
+                      f"error {err:.3g} > {tol:g} (numnet.nets.reversible.reconstruction_tolerance, {dtype}), so its "
+                      f"gradients are inexact; store a state every N blocks (net.store_every = N) or train with "
+                      f"reversible=False", RuntimeWarning, stacklevel=2)
 
 
 def _zero_unstable(model: nn.Module) -> list[dict]:

@@ -18,7 +18,7 @@ from fractions import Fraction
 
 from numnet.nets.names import COEFFICIENT_DECAY
 
-__all__ = ["Recipe", "RECIPES", "get_recipe", "default_recipe", "chang2018_stl10"]
+__all__ = ["Recipe", "RECIPES", "ORIGINS", "get_recipe", "default_recipe", "origin", "chang2018_stl10"]
 
 
 @dataclass(frozen=True)
@@ -283,12 +283,43 @@ RECIPES: dict[str, Recipe] = {
         # their schedule ("divided by 10 when the error plateaus", 60e4 iterations) and their scale
         # augmentation (shorter side in [256, 480], 224 crop, colour) are not what this recipe runs.
         Recipe("torchvision-imagenet", epochs=90, batch_size=256, milestones=(30, 60), pad=0, flip=True),
+        # ResNeXt-29 on CIFAR (Xie et al. 2017) and Lu et al.'s LM-ResNeXt: weight decay 5e-4 (Lu et al.;
+        # Xie et al.'s README command, -weightDecay 5e-4 -batchSize 128); batch 128, lr 0.1 /10 at 150 and
+        # 225 of 300 epochs (Xie et al.'s appendix; their train.lua divides once epoch/300 > 0.49 and
+        # > 0.74, i.e. from epochs 148 and 223), SGD momentum 0.9 with Nesterov (their opts.lua and
+        # train.lua: nesterov = true, dampening 0); 4-pixel translation + flip (He et al.'s augmentation)
+        Recipe("xie2017-resnext", epochs=300, batch_size=128, lr=0.1, momentum=0.9, nesterov=True,
+               weight_decay=5e-4, milestones=(150, 225)),
+        # No paper of the catalog trains on Fashion-MNIST: this is He et al.'s CIFAR-10 recipe
+        # (schedule, optimiser and pad-4 crop + flip) applied to its 28x28 images as it stands
+        Recipe("he2016-fashion-mnist", epochs=160, milestones=(80, 120)),
+        # The same schedule without augmentation: the default for data a user brings (numnet.data.user)
+        Recipe("he2016-no-augmentation", epochs=160, milestones=(80, 120), pad=0, flip=False),
     )
 }
 
-# The paper recipe each data set trains with unless told otherwise (a fold "<set>-fold<k>" as its set).
-_DEFAULTS = {"cifar100": "paper-cifar100", "cifar100_coarse": "paper-cifar100", "stl10": "chang2018-stl10",
-             "imagenet": "torchvision-imagenet"}
+ORIGINS: dict[str, str] = {
+    "paper-cifar10": "He et al. 2016 (sec. 4.2) and Lu et al. 2018 on CIFAR-10: SGD 0.9, wd 1e-4, batch 128, "
+                     "lr 0.1 /10 at epochs 80 and 120 of 160, pad-4 crop + flip",
+    "paper-cifar100": "Lu et al. 2018 on CIFAR-100: the CIFAR-10 recipe over 300 epochs, /10 at 150 and 225",
+    "quick": "numnet's smoke-test schedule (10 epochs, /10 at 5 and 8), He et al.'s optimiser and augmentation",
+    "chang2018-stl10": "Chang et al. 2018 on STL-10, as their co-authors' Meganet.m examples run it",
+    "chang2018-cifar10": "Chang et al. 2018 / Gomez et al. 2017 on CIFAR, as their code (changebo/revnet-public) "
+                         "configures it: batch 100, wd 2e-4, lr 0.1 /10 at 80 and 120 of 160, pad-2 crop + flip",
+    "chang2018-cifar100": "the chang2018-cifar10 recipe (the official configurations do not depend on the data set)",
+    "torchvision-imagenet": "torchvision's reference ResNet recipe for ImageNet (He et al.'s optimiser)",
+    "he2016-fashion-mnist": "He et al. 2016's CIFAR-10 recipe applied to Fashion-MNIST (no paper of the catalog "
+                            "trains on it): 160 epochs, /10 at 80 and 120, pad-4 crop of the 28x28 images + flip",
+    "he2016-no-augmentation": "He et al. 2016's CIFAR-10 schedule and optimiser without augmentation (the images "
+                              "as given): the default for a user's own data",
+    "xie2017-resnext": "Xie et al. 2017 (ResNeXt-29 on CIFAR) and Lu et al.'s LM-ResNeXt: wd 5e-4, batch 128, "
+                       "lr 0.1 /10 at 150 and 225 of 300, Nesterov momentum 0.9",
+}
+"""Where each registered recipe comes from, one line (shown by ``numnet train --help`` and reports)."""
+
+# The recipe each data set trains with unless told otherwise (a fold "<set>-fold<k>" as its set).
+DEFAULT_RECIPES = {"cifar100": "paper-cifar100", "cifar100_coarse": "paper-cifar100", "stl10": "chang2018-stl10",
+             "imagenet": "torchvision-imagenet", "fashion_mnist": "he2016-fashion-mnist"}
 
 
 def get_recipe(name: "str | Recipe") -> Recipe:
@@ -299,7 +330,7 @@ def get_recipe(name: "str | Recipe") -> Recipe:
     >>> get_recipe("fast")
     Traceback (most recent call last):
     ...
-    ValueError: unknown recipe 'fast'; choose one of paper-cifar10, paper-cifar100, quick, chang2018-stl10, chang2018-cifar10, chang2018-cifar100, torchvision-imagenet
+    ValueError: unknown recipe 'fast'; choose one of paper-cifar10, paper-cifar100, quick, chang2018-stl10, chang2018-cifar10, chang2018-cifar100, torchvision-imagenet, xie2017-resnext, he2016-fashion-mnist, he2016-no-augmentation
     """
     if isinstance(name, Recipe):
         return name
@@ -309,12 +340,24 @@ def get_recipe(name: "str | Recipe") -> Recipe:
 
 
 def default_recipe(data_name: str) -> Recipe:
-    """The paper recipe for a data set: CIFAR-100 trains 300 epochs, STL-10 (and each of
-    its folds) Chang et al.'s recipe, an ImageNet folder torchvision's reference recipe,
-    everything else the CIFAR-10 one (160 epochs).
+    """The recipe a data set trains with unless told: its paper's where one trains on it
+    (CIFAR-100 300 epochs, STL-10 and each of its folds Chang et al.'s, an ImageNet folder
+    torchvision's reference recipe), Fashion-MNIST He et al.'s CIFAR-10 recipe under its own
+    name (``he2016-fashion-mnist``), everything else the CIFAR-10 one (160 epochs).
 
     >>> default_recipe("cifar100").name, default_recipe("cifar10").name, default_recipe("stl10-fold3").name
     ('paper-cifar100', 'paper-cifar10', 'chang2018-stl10')
+    >>> default_recipe("fashion_mnist").name
+    'he2016-fashion-mnist'
     """
     whole_set = re.sub(r"-fold\d+$", "", data_name)
-    return RECIPES[_DEFAULTS.get(whole_set, "paper-cifar10")]
+    return RECIPES[DEFAULT_RECIPES.get(whole_set, "paper-cifar10")]
+
+
+def origin(name: str) -> str:
+    """Where the recipe called ``name`` comes from (``""`` for one not registered).
+
+    >>> origin("he2016-fashion-mnist").split(":")[0]
+    "He et al. 2016's CIFAR-10 recipe applied to Fashion-MNIST (no paper of the catalog trains on it)"
+    """
+    return ORIGINS.get(name, "")

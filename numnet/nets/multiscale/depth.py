@@ -153,7 +153,8 @@ def _rebuild_scheme_stage(stage: SchemeStage, grid: _Grid) -> SchemeStage:
     new = SchemeStage(stage.scheme, head + [b for step in grid.steps for b in step], entry=stage.entry,
                       h=grid.h, history=stage.history_mode, rk_blocks="per_stage" if rk_per_stage else "shared",
                       iterations=rule.iterations, survival=survival, drop_mode=stage.drop_mode,
-                      checkpoint=stage.checkpoint, post_activation=stage.post_activation)
+                      checkpoint=stage.checkpoint, post_activation=stage.post_activation,
+                      inverted=stage.inverted)
     slots = [slot for kind, _, slot in new.plan if kind != "entry"]
     for name, old in stage.coef.items():
         values = grid.per_step[f"coef.{name}"]
