@@ -161,7 +161,7 @@ def scheme_name(text: str) -> str:
     >>> scheme_name("rk44")
     Traceback (most recent call last):
     ...
-    argparse.ArgumentTypeError: unknown scheme 'rk44'; close matches: rk4, rk38
+    argparse.ArgumentTypeError: unknown scheme 'rk44'; close matches: rk4, sdirk4, rk38
     """
     _scheme(text)
     return text

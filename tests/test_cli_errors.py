@@ -55,7 +55,7 @@ def refused(argv, capsys) -> str:
     (["verify", "lm_resnet"], "argument NAME: lm_resnet is a family with free k; name a member without free "
                               "parameters"),
     (["verify", "rk4", "--problems", "pendlum"], "argument --problems: unknown problem 'pendlum'; known: "),
-    (["schemes", "rk44"], "argument NAME: unknown scheme 'rk44'; close matches: rk4, rk38"),
+    (["schemes", "rk44"], "argument NAME: unknown scheme 'rk44'; close matches: rk4, sdirk4, rk38"),
     (["report", "--parts", "schemes,plots"], "argument --parts: parts must be among schemes, verify, train, "
                                              "got 'schemes,plots'"),
     (["report", "--quick", "--full"], "argument --full: not allowed with argument --quick"),

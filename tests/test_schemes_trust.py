@@ -197,7 +197,7 @@ def test_nets_on_schemes_that_are_not_zero_stable_warn_at_build():
     w = _build_warnings(14, k=1.5, widths=(2, 2, 2), builder=nets.lm_resnet)
     assert len(w) == 1
     msg = str(w[0].message)
-    assert "lm_resnet is not zero-stable (3 of 6 steps)" in msg and "roots -1.5, 1" in msg and "|xi| = 1.5 > 1" in msg
+    assert "lm_resnet(k=1.5) is not zero-stable (3 of 6 steps)" in msg and "roots -1.5, 1" in msg and "|xi| = 1.5 > 1" in msg
     w = _build_warnings(14, k=-1, widths=(2, 2, 2), builder=nets.lm_resnet)
     assert "roots 1 (multiplicity 2): a repeated root on the unit circle" in str(w[0].message)
     w = _build_warnings("bdf7", 44, widths=(2, 2, 2), builder=nets.scheme_net)  # 7 blocks: 1 BDF7 step per stage

@@ -224,7 +224,7 @@ def warn_if_not_zero_stable(net) -> list:
     ...     warnings.simplefilter("always")
     ...     net = nets.lm_resnet(14, k=1.5, widths=(4, 4, 4))
     >>> print(w[0].message)  # doctest: +ELLIPSIS
-    scheme lm_resnet is not zero-stable (3 of 6 steps): rho(xi) = xi**2 + 0.5*xi - 1.5 has roots -1.5, 1: |xi| = 1.5 > 1; ...
+    scheme lm_resnet(k=1.5) is not zero-stable (3 of 6 steps): rho(xi) = xi**2 + 0.5*xi - 1.5 has roots -1.5, 1: |xi| = 1.5 > 1; ...
     """
     bad, seen = [], {}
     for step in net.step_schemes():

@@ -21,9 +21,18 @@ import random
 import numpy as np
 import torch
 
+from numnet.errors import ConfigError
 from numnet.fileio import atomic_write
 
-__all__ = ["rng_state", "set_rng_state", "save", "load"]
+__all__ = ["CheckpointError", "RUN_KEYS", "rng_state", "set_rng_state", "save", "load", "restore_model"]
+
+RUN_KEYS = ("config", "model", "optimizer", "rng", "epoch", "batch", "partial", "history", "wall_time")
+"""What a run checkpoint (``checkpoint.pt``) holds; :func:`load` checks them when asked."""
+
+
+class CheckpointError(ConfigError):
+    """A checkpoint file that is not one numnet can continue from: unreadable, missing keys,
+    or weights that do not fit the model (the message names the file and what is wrong)."""
 
 
 def rng_state() -> dict:
@@ -60,6 +69,53 @@ def save(path: str | os.PathLike, state: dict) -> None:
         torch.save(state, tmp)
 
 
-def load(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict:
-    """Read a checkpoint written by :func:`save` (tensors and plain containers only)."""
-    return torch.load(path, map_location=map_location, weights_only=True)
+def load(path: str | os.PathLike, map_location: str | torch.device = "cpu", *, keys=()) -> dict:
+    """Read a checkpoint written by :func:`save` (tensors and plain containers only) and
+    check that it holds ``keys``; anything else is a :class:`CheckpointError`.
+
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "checkpoint.pt"
+    >>> save(p, {"model": {}, "epoch": 3})
+    >>> load(p, keys=("model", "epoch"))["epoch"]
+    3
+    >>> load(p, keys=RUN_KEYS)
+    Traceback (most recent call last):
+    ...
+    numnet.train.checkpoint.CheckpointError: ... misses config, optimizer, rng, batch, partial, history, wall_time; a run checkpoint holds config, model, optimizer, rng, epoch, batch, partial, history, wall_time
+    """
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except FileNotFoundError:
+        raise
+    except Exception as e:  # truncated, not a torch file, or objects beyond tensors and containers
+        raise CheckpointError(f"{path} is not a readable numnet checkpoint ({type(e).__name__}: "
+                              f"{str(e).splitlines()[0][:200]})") from None
+    if not isinstance(state, dict):
+        raise CheckpointError(f"{path} holds a {type(state).__name__}, not a checkpoint dict")
+    missing = [k for k in keys if k not in state]
+    if missing:
+        raise CheckpointError(f"{path} misses {', '.join(missing)}; a run checkpoint holds {', '.join(keys)}")
+    return state
+
+
+def restore_model(model: torch.nn.Module, weights, path) -> None:
+    """``model.load_state_dict(weights)``, with a :class:`CheckpointError` naming the file,
+    the missing and unexpected parameter names and any shape mismatch instead of torch's
+    multi-line error."""
+    if not isinstance(weights, dict):
+        raise CheckpointError(f"{path}: the model weights are a {type(weights).__name__}, not a state dict")
+    own = model.state_dict()
+    missing = [k for k in own if k not in weights]
+    unexpected = [k for k in weights if k not in own]
+    shapes = [f"{k} {tuple(weights[k].shape)} (model {tuple(v.shape)})" for k, v in own.items()
+              if k in weights and hasattr(weights[k], "shape") and tuple(weights[k].shape) != tuple(v.shape)]
+    if missing or unexpected or shapes:
+        parts = [f"missing {_some(missing)}" if missing else "", f"unexpected {_some(unexpected)}" if unexpected else "",
+                 f"other shapes: {_some(shapes)}" if shapes else ""]
+        raise CheckpointError(f"{path} does not fit the {type(model).__name__} being trained: "
+                              f"{'; '.join(p for p in parts if p)}")
+    model.load_state_dict(weights)
+
+
+def _some(items, n: int = 4) -> str:
+    return ", ".join(items[:n]) + (f" and {len(items) - n} more" if len(items) > n else "")

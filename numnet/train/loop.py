@@ -247,8 +247,8 @@ def _stored_result(out: Path, config: dict, model: nn.Module) -> TrainResult | N
         return None
     result = TrainResult.load(out / RESULT)
     _check_same_run(result.config, config, out)
-    state = checkpoint.load(out / CHECKPOINT)
-    model.load_state_dict(state["model"])
+    state = checkpoint.load(out / CHECKPOINT, keys=("model",))
+    checkpoint.restore_model(model, state["model"], out / CHECKPOINT)
     return result
 
 
@@ -356,9 +356,9 @@ class _Run:
             if not resume:
                 raise FileExistsError(f"{self.out} already holds a checkpoint; pass resume=True "
                                       f"(--resume) to continue it, or choose another out directory")
-            state = checkpoint.load(path)
+            state = checkpoint.load(path, keys=checkpoint.RUN_KEYS)
             _check_same_run(state["config"], self.config, self.out)
-            self.model.load_state_dict(state["model"])
+            checkpoint.restore_model(self.model, state["model"], path)
             self.optimizer.load_state_dict(state["optimizer"])
             checkpoint.set_rng_state(state["rng"])
             self.history, self.epoch, self.batch = state["history"], state["epoch"], state["batch"]
