@@ -121,6 +121,7 @@ def test_cli_end_to_end_with_the_real_nets(tmp_path):
 
 @pytest.mark.parametrize("argv, message", [
     (["--net", "resnet", "--no-reversible"], "--no-reversible applies to the reversible nets"),
+    (["--net", "resnet", "--store-every", "2"], "--store-every applies to the reversible nets"),
     (["--net", "revnet", "--grad-checkpoint", "1"], "--grad-checkpoint applies to the nets ['resnet', 'lm_resnet'"),
     (["--net", "hamiltonian", "--depth", "20"], "numnet train: --net hamiltonian --depth 20: depth must be 12n+2 for "
                                                "hamiltonian with symplectic_euler (14, 26, 38, 62, 74, 110, 218, 1202)"),
@@ -143,13 +144,20 @@ def test_grad_checkpoint_trains_and_resumes_a_run_started_without_it(tmp_path):
 
 
 def test_reversible_nets_train_reversibly_ordinarily_and_grown(tmp_path):
-    for net, depth, extra in (("revnet", 14, []), ("leapfrog_net", 8, ["--no-reversible"]),
+    for net, depth, extra in (("revnet", 14, ["--store-every", "1"]), ("leapfrog_net", 8, ["--no-reversible"]),
                               ("hamiltonian", 14, ["--grow-depth", "1", "--level-epochs", "1", "1"])):
         out = tmp_path / net
         assert main(["train", "--net", net, "--depth", str(depth), "--out", str(out), *TINY, *extra]) == 0
         result = TrainResult.load(out / "result.json")
         assert result.finished and result.epochs_done == 2
         assert result.config["meta"]["reversible"] is ("--no-reversible" not in extra)
+        errors = [h.get("reconstruction_error") for h in result.history]
+        if "--no-reversible" in extra:
+            assert errors == [None, None]
+        else:
+            assert all(isinstance(e, float) and e >= 0 for e in errors)
+        if "--store-every" in extra:  # a stored state after every block: one block's bf16 rounding at most
+            assert max(errors) < 1e-2
 
 
 def test_ctrl_c_exits_130_and_says_how_to_resume(tmp_path, monkeypatch, capsys):

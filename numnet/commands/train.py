@@ -81,6 +81,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help=f"for {', '.join(STAGE_NETS)}: store only the state every N steps start from and "
                             "recompute those steps in the backward pass (exact; less memory, one extra "
                             "forward) (default: 0, off)")
+    model.add_argument("--store-every", type=integer(1), metavar="N",
+                       help=f"for {', '.join(REVERSIBLE_NETS)}: store the state every N blocks, so the reversible "
+                            "backward pass restarts from it and its reconstruction error (recorded per epoch as "
+                            "reconstruction_error) grows over at most N blocks (default: only each stage's output)")
     d = add_data_options(parser, folders=True)
     d.add_argument("--split-seed", type=integer(0), default=0, help="seed of the validation split (default: 0)")
     d.add_argument("--workers", type=integer(0), default=8, metavar="N",
@@ -207,6 +211,11 @@ def _net_options(args) -> dict:
             raise UserError(f"--no-reversible applies to the reversible nets {list(REVERSIBLE_NETS)}, "
                             f"got --net {args.net}")
         options["reversible"] = False
+    if args.store_every is not None:
+        if args.net not in REVERSIBLE_NETS:
+            raise UserError(f"--store-every applies to the reversible nets {list(REVERSIBLE_NETS)}, "
+                            f"got --net {args.net}")
+        options["store_every"] = args.store_every
     for key, option in (("stochastic_depth", "stochastic_depth"), ("drop_schedule", "drop_schedule"),
                         ("imagenet_layout", "imagenet")):
         if getattr(args, key) not in (None, False):

@@ -23,6 +23,14 @@ Batch norm: in the backward pass every ``_BatchNorm`` inside a block runs in tra
 ``track_running_stats`` switched off, so running statistics are updated exactly once per
 forward (:func:`frozen_batch_norm`). Blocks must be deterministic (no dropout).
 
+Reconstruction error: each reversible backward pass compares the input state it
+reconstructed with the stage's input (kept with the output state, as is the first
+block's output: two states per stage) and
+records ‖x̂ − x‖/‖x‖ (:attr:`ReversibleStage.reconstruction_error`); training records it
+per epoch and warns past :data:`RECONSTRUCTION_TOLERANCE`. ``store_every=N`` stores the
+state every N blocks and restarts the backward walk from each, bounding the error's
+growth to N blocks.
+
 Schemes that are reversible only in exact arithmetic (LM-ResNet: :func:`inversion_error`)
 are checkpointed instead: ``nets.build("lm_resnet", 110, checkpoint=1)`` stores one state
 per step and recomputes each step in the backward pass (:mod:`numnet.nets.recompute`, the
@@ -249,6 +257,25 @@ class MultistepBlock(nn.Module):
             raise ValueError(f"{self.scheme_name} block takes a state of {self.steps} tensors, got {len(state)}")
 
 
+RECONSTRUCTION_TOLERANCE = 1e-3
+"""Relative reconstruction error ‖x̂ − x‖/‖x‖ above which training warns (numnet.train
+records it per epoch as ``reconstruction_error``): past it the gradients of the
+reversible backward pass are no longer those of the forward pass to about three
+digits. Remedies: ``net.store_every = N`` (a stored state every N blocks), or
+``reversible=False``."""
+
+
+def reconstruction_tolerance(dtype=torch.float32) -> float:
+    """The warning threshold for a backward pass computing in ``dtype``:
+    :data:`RECONSTRUCTION_TOLERANCE`, or 10 ulps of ``dtype`` where that is larger (bf16
+    autocast: ε = 2⁻⁷, so 0.078; ordinary bf16 autograd is no more exact than that).
+
+    >>> reconstruction_tolerance(), reconstruction_tolerance(torch.bfloat16)
+    (0.001, 0.078125)
+    """
+    return max(RECONSTRUCTION_TOLERANCE, 10 * torch.finfo(dtype).eps)
+
+
 def _step_size(h) -> float:
     if isinstance(h, bool) or not isinstance(h, (int, float)) or not h > 0:
         raise ValueError(f"step size h must be a positive number, got {h!r}")
@@ -256,30 +283,52 @@ def _step_size(h) -> float:
 
 
 class _ReversibleFunction(torch.autograd.Function):
-    """Forward without a graph, keeping only the output state; backward by reconstruction."""
+    """Forward without a graph, keeping only the output state (and the stage's stored
+    states, see :class:`ReversibleStage`); backward by reconstruction."""
 
     @staticmethod
-    def forward(ctx, blocks, n_state, *args):
+    def forward(ctx, stage, n_state, *args):
         state, params = args[:n_state], args[n_state:]
+        blocks = stage.blocks
         inputs = {id(t) for t in state}
-        for block in blocks:
+        kept = {0: tuple(t.detach() for t in state)} if stage.track_error else {}
+        every = stage.store_every
+        for i, block in enumerate(blocks, start=1):
             state = block(*state)
+            # the first block's output is always kept: a stage input can sit exactly on ReLU kinks (the zero
+            # channels a pool + pad transition adds, batch-norm shift 0), where any reconstruction error
+            # would flip the derivative; from an exact output the first block reconstructs those zeros exactly
+            if i < len(blocks) and (i == 1 or (every and i % every == 0)):
+                kept[i] = state
         state = tuple(t.clone() if id(t) in inputs else t for t in state)
         device = state[0].device.type
         ctx.autocast = (device, torch.is_autocast_enabled(device), torch.get_autocast_dtype(device))
-        ctx.blocks, ctx.params = blocks, params
-        ctx.save_for_backward(*state)
+        ctx.stage, ctx.params = stage, params
+        ctx.kept_at = [(i, len(ks)) for i, ks in kept.items()]  # saved with the output, so memory counts see them
+        ctx.save_for_backward(*state, *(t for ks in kept.values() for t in ks))
         return state
 
     @staticmethod
     @once_differentiable
     def backward(ctx, *grads):
-        state = ctx.saved_tensors
-        param_grads = {}
+        saved, stage = ctx.saved_tensors, ctx.stage
+        n_out = len(saved) - sum(k for _, k in ctx.kept_at)
+        state, rest, kept = saved[:n_out], saved[n_out:], {}
+        for i, k in ctx.kept_at:
+            kept[i], rest = tuple(rest[:k]), rest[k:]
+        param_grads, sq_err, sq_ref = {}, 0.0, 0.0
         device, enabled, dtype = ctx.autocast
-        with torch.autocast(device, dtype=dtype, enabled=enabled), frozen_batch_norm(ctx.blocks):
-            for block in reversed(ctx.blocks):
-                state, grads = block.reverse(state, grads, param_grads)
+        with torch.autocast(device, dtype=dtype, enabled=enabled), frozen_batch_norm(stage.blocks):
+            for i in range(len(stage.blocks) - 1, -1, -1):
+                state, grads = stage.blocks[i].reverse(state, grads, param_grads)
+                if i in kept:  # the reconstructed input of block i against the stored one
+                    ref = kept[i]
+                    sq_err = sq_err + sum(torch.linalg.vector_norm((a - b).double()) ** 2 for a, b in zip(state, ref))
+                    sq_ref = sq_ref + sum(torch.linalg.vector_norm(b.double()) ** 2 for b in ref)
+                    if i:  # a stored state: the walk goes on from it, not from the reconstruction
+                        state = ref
+        if kept:
+            stage._record_error((sq_err / sq_ref).sqrt() if float(sq_ref) > 0 else torch.zeros((), dtype=torch.float64))
         return (None, None, *grads, *[param_grads.get(p) for p in ctx.params])
 
 
@@ -299,8 +348,9 @@ class ReversibleStage(nn.Module):
     """
 
     per_block = ()  # no per-step tensors besides the blocks' own (multiscale depth protocol)
+    head_blocks = 0  # leading blocks a depth change keeps as they are (multiscale depth protocol)
 
-    def __init__(self, blocks, reversible: bool = True):
+    def __init__(self, blocks, reversible: bool = True, store_every: int | None = None, track_error: bool = True):
         super().__init__()
         blocks = list(blocks)
         if not blocks:
@@ -310,6 +360,36 @@ class ReversibleStage(nn.Module):
             raise TypeError(f"blocks must define inverse() and reverse() (CouplingBlock, MultistepBlock), got {not_rev}")
         self.blocks = nn.ModuleList(blocks)
         self.reversible = reversible
+        self.store_every = store_every
+        self.track_error = bool(track_error)
+        self.reconstruction_error = None
+        """Relative error ‖x̂ − x‖/‖x‖ of the states the last reversible backward pass
+        reconstructed, against the stage input (and the stored states), a 0-d float64
+        tensor; ``None`` before the first such pass or with ``track_error=False``."""
+
+    @property
+    def store_every(self) -> int | None:
+        """Store the state every this many blocks (``None``: only the output): the
+        backward walk restarts from each stored state, so reconstruction errors
+        accumulate over at most this many blocks — the remedy when
+        :attr:`reconstruction_error` is large (memory: one state per ``store_every`` blocks)."""
+        return self._store_every
+
+    @store_every.setter
+    def store_every(self, every):
+        if every is not None and (not isinstance(every, int) or isinstance(every, bool) or every < 1):
+            raise ValueError(f"store_every must be a positive integer (blocks between stored states) or None, got {every!r}")
+        self._store_every = every
+
+    def _record_error(self, err):
+        self.reconstruction_error = err = err.detach()
+        self._worst = err if getattr(self, "_worst", None) is None else torch.maximum(self._worst, err)
+
+    def pop_worst_error(self):
+        """The largest :attr:`reconstruction_error` since the last call (a 0-d tensor,
+        ``None`` if no reversible backward ran since), and start again."""
+        worst, self._worst = getattr(self, "_worst", None), None
+        return worst
 
     @property
     def h(self) -> float:
@@ -344,7 +424,7 @@ class ReversibleStage(nn.Module):
     def forward(self, *state):
         if self._reversible and torch.is_grad_enabled():
             params = tuple(self.parameters())
-            return _ReversibleFunction.apply(self.blocks, len(state), *state, *params)
+            return _ReversibleFunction.apply(self, len(state), *state, *params)
         for block in self.blocks:
             state = block(*state)
         return state

@@ -480,6 +480,7 @@ class _Run:
         coefficients = getattr(self.model, "learned_coefficients", None)
         record["coefficients"] = _jsonable(coefficients()) if callable(coefficients) else []
         record["zero_unstable"] = _zero_unstable(self.model) if record["coefficients"] else []
+        _reconstruction(self.model, record, self.ctx.is_main, torch.bfloat16 if self.bf16 else torch.float32)
         record["epoch_time"] = record["train_time"] + time.perf_counter() - t0
         best = max((h["val_acc"] for h in self.history if h["val_acc"] is not None), default=-1.0)
         self.history.append(record)
@@ -500,6 +501,25 @@ class _Run:
             bar.write(f"epoch {record['epoch']}/{self.recipe.epochs}: loss {record['train_loss']:.4f} "
                       f"train {fmt('train_acc')} val {fmt('val_acc')} test {fmt('test_acc')} "
                       f"lr {record['lr']:.3g} {record['images_per_s']:.0f} img/s")
+
+
+def _reconstruction(model: nn.Module, record: dict, warn: bool, dtype) -> None:
+    """Reversible nets (a ``pop_reconstruction_error`` method): the epoch's largest relative
+    error of the states the backward pass reconstructed, as ``record["reconstruction_error"]``,
+    with a warning past :func:`numnet.nets.reversible.reconstruction_tolerance` of the
+    compute ``dtype`` (bf16 autocast or float32)."""
+    pop = getattr(model, "pop_reconstruction_error", None)
+    if not callable(pop):
+        return
+    from numnet.nets.reversible import reconstruction_tolerance
+
+    err = record["reconstruction_error"] = pop()
+    tol = reconstruction_tolerance(dtype)
+    if warn and err is not None and err > tol:
+        warnings.warn(f"epoch {record['epoch']}: the reversible backward pass reconstructed its states with relative "
+                      f"error {err:.3g} > {tol:g} (numnet.nets.reversible.reconstruction_tolerance, {dtype}), so its "
+                      f"gradients are inexact; store a state every N blocks (net.store_every = N) or train with "
+                      f"reversible=False", RuntimeWarning, stacklevel=2)
 
 
 def _zero_unstable(model: nn.Module) -> list[dict]:

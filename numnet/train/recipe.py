@@ -239,6 +239,35 @@ def chang2018_stl10() -> Recipe:
                   milestones=(50, 70, 90), gamma=0.1, pad=0, flip=False)
 
 
+def chang2018_cifar(name: str = "chang2018-cifar10") -> Recipe:
+    """The CIFAR recipe of the reversible nets' official code (github changebo/revnet-public,
+    the same in Gomez et al.'s renmengye/revnet-public), registered as ``chang2018-cifar10``
+    and ``chang2018-cifar100`` (the configurations do not depend on the data set).
+    Every number is read from ``resnet/configs/cifar_configs.py`` (``ResNet32Config``,
+    which the Hamiltonian and RevNet configurations inherit) and ``resnet/data/cifar_input.py``:
+
+    - ``batch_size=100``; ``max_train_iter = 80000`` steps of 100 of the 50,000 training
+      images: ``epochs=160``;
+    - ``lr=0.1`` (``base_learn_rate``), ``lr_decay_steps = [40000, 60000]`` with
+      ``lr_list = [1e-2, 1e-3]``: ``milestones=(80, 120)``, ``gamma=0.1``;
+    - ``momentum=0.9`` (``tf.train.MomentumOptimizer(lr, 0.9)``, no Nesterov);
+    - ``weight_decay=2e-4`` (``wd``);
+    - ``pad=2, flip=True``: ``resize_image_with_crop_or_pad`` to 36×36 (2 pixels a side),
+      a random 32×32 crop, a random horizontal flip.
+
+    Departures: the code adds ``wd·w`` to the gradients of the convolution and logit
+    weights only (``add_wd``), torch's weight decay reaches the batch-norm parameters and
+    biases too; the code feeds pixels without per-channel normalisation
+    (``whiten = False``), numnet normalises by the training set's channel statistics.
+
+    >>> r = get_recipe("chang2018-cifar10")
+    >>> r.batch_size, r.epochs, r.weight_decay, r.milestones, r.pad
+    (100, 160, 0.0002, (80, 120), 2)
+    """
+    return Recipe(name, epochs=160, batch_size=100, lr=0.1, momentum=0.9, weight_decay=2e-4, milestones=(80, 120),
+                  gamma=0.1, pad=2, flip=True)
+
+
 RECIPES: dict[str, Recipe] = {
     r.name: r for r in (
         # He et al. (2016) / Lu et al. (2018): SGD 0.9, wd 1e-4, batch 128, lr 0.1 /10 at 80, 120
@@ -246,6 +275,8 @@ RECIPES: dict[str, Recipe] = {
         Recipe("paper-cifar100", epochs=300, milestones=(150, 225)),
         Recipe("quick", epochs=10, milestones=(5, 8)),
         chang2018_stl10(),
+        chang2018_cifar("chang2018-cifar10"),
+        chang2018_cifar("chang2018-cifar100"),
         # ImageNet as torchvision's reference ResNet recipe trains it (references/classification:
         # 90 epochs, lr 0.1 /10 every 30, SGD 0.9, wd 1e-4, 8 GPUs x 32 = batch 256, random resized
         # crop + flip, which the image folder applies). The optimiser is He et al.'s (2016, sec. 3.4);
@@ -273,6 +304,9 @@ ORIGINS: dict[str, str] = {
     "paper-cifar100": "Lu et al. 2018 on CIFAR-100: the CIFAR-10 recipe over 300 epochs, /10 at 150 and 225",
     "quick": "numnet's smoke-test schedule (10 epochs, /10 at 5 and 8), He et al.'s optimiser and augmentation",
     "chang2018-stl10": "Chang et al. 2018 on STL-10, as their co-authors' Meganet.m examples run it",
+    "chang2018-cifar10": "Chang et al. 2018 / Gomez et al. 2017 on CIFAR, as their code (changebo/revnet-public) "
+                         "configures it: batch 100, wd 2e-4, lr 0.1 /10 at 80 and 120 of 160, pad-2 crop + flip",
+    "chang2018-cifar100": "the chang2018-cifar10 recipe (the official configurations do not depend on the data set)",
     "torchvision-imagenet": "torchvision's reference ResNet recipe for ImageNet (He et al.'s optimiser)",
     "he2016-fashion-mnist": "He et al. 2016's CIFAR-10 recipe applied to Fashion-MNIST (no paper of the catalog "
                             "trains on it): 160 epochs, /10 at 80 and 120, pad-4 crop of the 28x28 images + flip",
@@ -296,7 +330,7 @@ def get_recipe(name: "str | Recipe") -> Recipe:
     >>> get_recipe("fast")
     Traceback (most recent call last):
     ...
-    ValueError: unknown recipe 'fast'; choose one of paper-cifar10, paper-cifar100, quick, chang2018-stl10, torchvision-imagenet, xie2017-resnext, he2016-fashion-mnist, he2016-no-augmentation
+    ValueError: unknown recipe 'fast'; choose one of paper-cifar10, paper-cifar100, quick, chang2018-stl10, chang2018-cifar10, chang2018-cifar100, torchvision-imagenet, xie2017-resnext, he2016-fashion-mnist, he2016-no-augmentation
     """
     if isinstance(name, Recipe):
         return name

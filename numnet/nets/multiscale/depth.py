@@ -165,11 +165,13 @@ def _rebuild_scheme_stage(stage: SchemeStage, grid: _Grid) -> SchemeStage:
 
 
 def _protocol_grid(stage) -> _Grid:
-    return _Grid([], [[b] for b in stage.blocks], {n: getattr(stage, n).detach() for n in stage.per_block}, stage.h)
+    k = getattr(stage, "head_blocks", 0)  # blocks of their own structure, kept as they are (a net's first block)
+    return _Grid(list(stage.blocks[:k]), [[b] for b in stage.blocks[k:]],
+                 {n: getattr(stage, n).detach() for n in stage.per_block}, stage.h)
 
 
 def _rebuild_protocol_stage(stage, grid: _Grid):
-    stage.blocks = nn.ModuleList(step[0] for step in grid.steps)
+    stage.blocks = nn.ModuleList([*grid.head, *(step[0] for step in grid.steps)])
     for name in stage.per_block:
         old = getattr(stage, name)
         new = grid.per_step[name]
@@ -263,6 +265,10 @@ def _each_stage(model: nn.Module, inplace: bool, matrix_for) -> nn.Module:
     if isinstance(target, ResidualNet) and isinstance(target.depth, int) and len(set(before)) == 1:
         after = depth_profile(target)[0]   # depth - 2 counts weight layers: proportional to blocks per stage
         target.depth = 2 + (target.depth - 2) * after // before[0]
+    elif isinstance(target, ResidualNet) and isinstance(target.depth, int):
+        # stages of different lengths: every block the same number of layers (layers outside the stages: none)
+        layers, rest = divmod(target.depth - 2, sum(before))
+        target.depth = 2 + layers * sum(depth_profile(target)) if not rest else None
     return target
 
 
