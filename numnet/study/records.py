@@ -162,7 +162,7 @@ def scheme_to_dict(scheme) -> dict:
     >>> d["name"], scheme_from_dict(d).family
     ('lm_resnet(k=-0.1)', 'lm_resnet')
     """
-    names = {"name": scheme.name, "family": scheme.family}
+    names = {"name": scheme.name, "family": getattr(scheme, "family", scheme.name)}
     if scheme.kind not in ("LMM", "RK"):  # a partitioned scheme of a reversible net: stored by its name
         from numnet.schemes import get
 
