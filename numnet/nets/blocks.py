@@ -97,6 +97,15 @@ class BasicBlock(_PreActBlock):
         return self.conv2(F.relu(self.bn2(self.conv1(a)), inplace=True))
 
 
+def _bottleneck_widths(in_channels, width, stride, inner, groups, expansion) -> tuple:
+    """``(inner, out)`` of a bottleneck block, every width checked (pre- and post-activation alike)."""
+    inner = width if inner is None else inner
+    _check_channels(in_channels=in_channels, width=width, stride=stride, inner=inner, groups=groups)
+    if inner % groups:
+        raise ValueError(f"inner width {inner} must be divisible by the number of groups {groups}")
+    return inner, expansion * width
+
+
 class Bottleneck(_PreActBlock):
     """bn-relu-conv1×1-bn-relu-conv3×3-bn-relu-conv1×1 with expansion 4 (output
     4·``width`` channels); ``groups`` > 1 makes the 3×3 convolution grouped (ResNeXt)
@@ -111,11 +120,7 @@ class Bottleneck(_PreActBlock):
     def __init__(self, in_channels: int, width: int, stride: int = 1, shortcut: str = "projection",
                  inner: int | None = None, groups: int = 1):
         super().__init__()
-        inner = width if inner is None else inner
-        _check_channels(in_channels=in_channels, width=width, stride=stride, inner=inner, groups=groups)
-        if inner % groups:
-            raise ValueError(f"inner width {inner} must be divisible by the number of groups {groups}")
-        out = self.expansion * width
+        inner, out = _bottleneck_widths(in_channels, width, stride, inner, groups, self.expansion)
         self._shortcut_setup(in_channels, out, stride, shortcut)
         self.bn1 = nn.BatchNorm2d(in_channels)
         self.conv1 = _conv(in_channels, inner, 1)
@@ -222,11 +227,7 @@ class PostActBottleneck(_PostActBlock):
     def __init__(self, in_channels: int, width: int, stride: int = 1, shortcut: str = "projection",
                  inner: int | None = None, groups: int = 1):
         super().__init__()
-        inner = width if inner is None else inner
-        _check_channels(in_channels=in_channels, width=width, stride=stride, inner=inner, groups=groups)
-        if inner % groups:
-            raise ValueError(f"inner width {inner} must be divisible by the number of groups {groups}")
-        out = self.expansion * width
+        inner, out = _bottleneck_widths(in_channels, width, stride, inner, groups, self.expansion)
         self._shortcut_setup(in_channels, out, stride, shortcut)
         self.conv1 = _conv(in_channels, inner, 1)
         self.bn1 = nn.BatchNorm2d(inner)
