@@ -9,7 +9,7 @@ from numnet.cli import add_data_options, device, integer, out_dir
 
 NAME = "report"
 HELP = ("write a report folder: scheme table, every scheme verified against scipy, scheme nets trained briefly "
-        "(about 8 minutes on 2 CPU cores; --quick about 2)")
+        "(measured on 2 CPU cores: 4.4 minutes idle, 9 when shared with other jobs; --quick about 1)")
 
 
 def _parts(text: str) -> list:
@@ -31,9 +31,9 @@ def add_arguments(p) -> None:
     p.add_argument("--out", type=out_dir, default="report", help="report folder (default: %(default)s)")
     size = p.add_mutually_exclusive_group()
     size.add_argument("--quick", action="store_true",
-                      help="about 2 minutes on 2 CPU cores: 5 schemes verified, 4 nets of depth 20, one epoch on "
-                           "2000 images (default: about 8 minutes: every catalog scheme verified, 5 nets of depth "
-                           "20, 2 epochs on 10,000 images)")
+                      help="about 1 minute on 2 idle CPU cores: 5 schemes verified, 4 nets of depth 20, one epoch "
+                           "on 2000 images (default: 4.4 minutes measured on 2 idle cores: every catalog scheme "
+                           "verified, 5 nets of depth 20, 2 epochs on 10,000 images)")
     size.add_argument("--full", action="store_true",
                       help="the paper grid: 8 nets x depths 20-56 x 3 seeds, 160 epochs (for GPUs)")
     p.add_argument("--parts", type=_parts, default=None,

@@ -51,9 +51,9 @@ PRESETS = {
              "depths": (20, 32, 44, 56), "seeds": (0, 1, 2), "epochs": None, "train_size": None,
              "batch_size": None, "spectra": 8, "verify": None, "img_s": 5000},
 }
-"""Grid and effort per mode: ``quick`` (about two minutes on 2 CPU cores), ``default``
-(about eight minutes on 2 cores: every catalog scheme verified, five depth-20 nets trained
-for 2 epochs on 10,000 images), ``full`` (the paper grid: 160 epochs, four depths, three
+"""Grid and effort per mode: ``quick`` (65 s measured on 2 idle CPU cores), ``default``
+(266 s on 2 idle cores, 9 minutes on 2 shared ones: every catalog scheme verified, five
+depth-20 nets trained for 2 epochs on 10,000 images), ``full`` (the paper grid: 160 epochs, four depths, three
 seeds; for GPUs). ``verify: None`` means the whole catalog. ``img_s`` is the training
 speed the progress bar's first estimate assumes (it corrects itself as runs finish).
 Depths are 6n+2 with n odd: the RK2 (Heun) net spends two blocks per step after each
