@@ -315,7 +315,7 @@ def critical_values(expr, xi: sp.Symbol, param: sp.Symbol) -> sp.Poly | None:
     expr = expression(expr, "expr").subs(given, param)
     # a Float is an exact binary fraction: work with that rational exactly (algebra on
     # Floats in sympy is slow and loses the exactness of the resultant)
-    expr = sp.expand(sp.sympify(expr).xreplace({f: sp.Rational(f) for f in sp.sympify(expr).atoms(sp.Float)}))
+    expr = sp.expand(exact(expr))
     ext = [sp.I] if expr.has(sp.I) else []
     _, flist = sp.factor_list(expr, xi, param, extension=ext or None)
     factors = [sp.Poly(f, xi) for f, _ in flist if f.has(xi)]
