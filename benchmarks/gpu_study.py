@@ -202,10 +202,13 @@ def run_timing(records) -> str:
     return "\n".join(lines) + "\n"
 
 
-def results_markdown(p, out, *, write: bool = True) -> str:
+def results_markdown(p, out, *, write: bool = True, doc=None) -> str:
     """The results section: how many runs are finished, the study table and the timings
     (``write``: the table and figures written first from the records)."""
-    from numnet.study import load_records, write_outputs
+    from numnet.study import load_records, summarise, write_outputs
+
+    from numnet.study import significance, stable_share
+    from numnet.study.figures import caption
 
     keys = {r.key for r in p.runs()}
     records = [r for r in load_records(out) if r["run"]["key"] in keys]
@@ -213,10 +216,29 @@ def results_markdown(p, out, *, write: bool = True) -> str:
     head = f"Results: {pending}{len(records)} of {len(keys)} runs finished.\n"
     if not records:
         return head
-    if write:
-        write_outputs(out)
+    figures = write_outputs(out) if write else {}
     table = (Path(out) / "table.md").read_text()
-    return f"{head}\n{table}\n{run_timing(records)}"
+    parts = [head, table, run_timing(records)]
+    baseline = p.archs[0]
+    if sum(r["run"]["arch"] == baseline for r in records) >= 2:
+        rows = significance.versus(records, baseline)
+        if rows:
+            floor = rows[0]["p_floor"]
+            parts.append(f"Each net against {baseline} on the test error after the last epoch, two-sided: Welch's "
+                         f"unequal-variance t-test (normal errors assumed) and the exact permutation test over seeds "
+                         f"(only exchangeable seeds assumed; with these seed counts its p cannot fall below "
+                         f"{floor:.3f}). Negative Δ: fewer errors than {baseline}.\n\n" + significance.markdown(rows))
+    if any(r.get("spectra") is not None for r in records):
+        parts.append("Outermost eigenvalues z = h·λ of each trained block's branch Jacobian (Arnoldi, 16 Ritz values "
+                     "per test image; `spectra_from` in each record says which checkpoint and images) read against "
+                     "the block's own learned scheme's region of absolute stability:\n\n"
+                     + stable_share.markdown(stable_share.summary(records)))
+    doc_dir = Path(doc).parent if doc else None
+    for name, path in figures.items():
+        if name.startswith("learned_") or name == "training_curves":
+            where = os.path.relpath(path, doc_dir) if doc_dir else str(path)
+            parts.append(f"![{name}]({where})\n\n{caption(name, summarise(records), records)}\n")
+    return "\n".join(parts)
 
 
 def write_doc(doc, text: str) -> None:
@@ -250,6 +272,8 @@ def parse(argv=None):
     a.add_argument("--tiny", action="store_true", help="1 seed x 2 archs x a few batches on synthetic data")
     a.add_argument("--dry-run", action="store_true", help="measure and project, train nothing")
     a.add_argument("--table-only", action="store_true", help="write the table (and --doc) from OUT's records")
+    a.add_argument("--spectra", type=int, default=0, metavar="N", help="with --table-only: first add the "
+                   "Jacobian spectra at N test images to the finished records that lack them (from their checkpoints)")
     a.add_argument("--doc", default=None, help="a page whose results section to rewrite from the records")
     a.add_argument("--no-progress", action="store_true")
     args = a.parse_args(argv)
@@ -278,7 +302,13 @@ def main(argv=None) -> int:
     if args.epochs:
         p = p.replace(epochs=args.epochs)
     if args.table_only:
-        text = results_markdown(p, args.out)
+        if args.spectra:
+            from numnet.study import add_spectra
+
+            added = add_spectra(args.out, data=lambda: load_splits(p, args.data_dir, args.tiny), samples=args.spectra,
+                                progress=not args.no_progress)
+            print(f"spectra added to {len(added)} records", flush=True)
+        text = results_markdown(p, args.out, doc=args.doc)
         print(text)
         if args.doc:
             write_doc(args.doc, text)
@@ -359,7 +389,7 @@ def _spawn(args, p, t0, compile) -> int:
 
 
 def _finish(args, p, write: bool = True) -> None:
-    text = results_markdown(p, args.out, write=write)
+    text = results_markdown(p, args.out, write=write, doc=args.doc)
     print(text)
     if args.doc:
         write_doc(args.doc, text)

@@ -55,6 +55,17 @@ def test_tiny_grid_on_cpu_writes_records_table_and_doc_and_resumes(gpu_study, tm
     assert "| cpu, " + "bf16, " * fast_paths("cpu").bf16 + "channels-last |" in page
     assert (out / "table.md").is_file()
 
+    # afterwards: the spectra from the runs' checkpoints, read against each block's region, and the figures
+    assert gpu_study.main(["--tiny", "--table-only", "--spectra", "2", "--out", str(out), "--no-progress",
+                           "--doc", str(doc)]) == 0
+    assert "spectra added to 2 records" in capsys.readouterr().out
+    page = doc.read_text()
+    assert "| lm_resnet@decay=none | 14 | 1 |" in page and "z inside its block's region" in page
+    assert "![learned_lm_resnet@decay=none_d14](study/learned_lm_resnet@decay=none_d14.png)" in page
+    assert (out / "learned_lm_resnet@decay=none_d14.png").is_file()
+    records = {p.stem: json.loads(p.read_text()) for p in (out / "runs").glob("*.json")}
+    assert all(r["spectra"] for r in records.values())
+
     before = {k: r["seconds"] for k, r in records.items()}
     assert gpu_study.main([*argv, "--shard", "0/1"]) == 0   # finished runs are read back, not retrained
     again = {p.stem: json.loads(p.read_text())["seconds"] for p in (out / "runs").glob("*.json")}

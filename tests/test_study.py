@@ -446,3 +446,44 @@ def test_a_resumed_runs_record_counts_the_wall_time_of_every_session(tmp_path):
                                                        wall_time=3600.0)
     run_grid(plan(["resnet"], [8], [0]), tmp_path, data=DATA, build=fakes.build, train=train, progress=False)
     assert json.loads((tmp_path / "runs" / "resnet-d8-s0.json").read_text())["seconds"] == 3600.0
+
+
+def test_spectra_added_after_the_run_equal_those_stored_during_it(tiny, tmp_path):
+    """add_spectra rebuilds each finished run from its record and last checkpoint: the same
+    spectra run_grid stores with spectra_samples; a checkpoint that is not the recorded
+    model is refused."""
+    from numnet.study import add_spectra
+    from numnet.study.runner import StaleRecord
+    from numnet.train import checkpoint
+
+    splits, recipe = tiny
+    runs = plan(["lm_resnet"], [14], [0])
+    options = {"device": "cpu", "progress": False}
+    ref = run_grid(runs, tmp_path / "ref", data=splits, recipe=recipe, spectra_samples=2, progress=False,
+                   train_options=options)
+    out = tmp_path / "later"
+    run_grid(runs, out, data=splits, recipe=recipe, progress=False, train_options=options)
+    assert "spectra" not in load_records(out)[0]
+    assert add_spectra(out, data=splits, samples=2, progress=False) == ["lm_resnet-d14-s0"]
+    rec = load_records(out)[0]
+    assert rec["spectra"] == ref[0]["spectra"] and len(rec["spectra"]) == len(rec["blocks"])
+    assert "checkpoint.pt (epoch 2)" in rec["spectra_from"] and rec["coefficients"]
+    assert add_spectra(out, data=splits, samples=2, progress=False) == []   # nothing left to add
+
+    ckpt = out / "train" / "lm_resnet-d14-s0" / "checkpoint.pt"
+    path = out / "runs" / "lm_resnet-d14-s0.json"
+    rec.pop("spectra")
+    path.write_text(json.dumps(rec))
+    state = checkpoint.load(ckpt)
+    checkpoint.save(ckpt, {**state, "epoch": 1})
+    with pytest.raises(StaleRecord, match="holds epoch 1, but the record lm_resnet-d14-s0 finished after 2"):
+        add_spectra(out, data=splits, samples=2, progress=False)
+    state["model"] = {k: (v + 0.5 if k.endswith(".k") or "coef" in k else v) for k, v in state["model"].items()}
+    checkpoint.save(ckpt, state)
+    with pytest.raises(StaleRecord, match="learned coefficients differ"):
+        add_spectra(out, data=splits, samples=2, progress=False)
+    ckpt.unlink()
+    with pytest.raises(FileNotFoundError, match="no checkpoint"):
+        add_spectra(out, data=splits, samples=2, progress=False)
+    with pytest.raises(ValueError, match="samples must be a positive int"):
+        add_spectra(out, data=splits, samples=0)

@@ -24,11 +24,11 @@ from pathlib import Path
 
 from .grid import PAPER_ARCHS, Arch, Run, parse_arch, parse_shard, plan, shard
 from .records import check_one_configuration, load_records, merge
-from .runner import run_grid
+from .runner import add_spectra, run_grid
 from .table import summarise, write_table
 
 __all__ = [
-    "PAPER_ARCHS", "Arch", "Run", "load_records", "merge", "parse_arch", "parse_shard", "plan", "run_grid",
+    "PAPER_ARCHS", "Arch", "Run", "add_spectra", "load_records", "merge", "parse_arch", "parse_shard", "plan", "run_grid",
     "shard", "study", "summarise", "write_outputs", "write_paper_outputs", "write_table",
 ]
 

@@ -34,7 +34,7 @@ from numnet.errors import ConfigError
 from numnet.fileio import dumps, loads, read_json, write_json
 
 from .grid import Run
-from .records import load_records, plain, record_path, scheme_to_dict
+from .records import RECORD_DIR, load_records, plain, record_path, scheme_to_dict
 from .wiring import require
 
 TRAIN_DIR = "train"
@@ -218,6 +218,58 @@ def _spectra(model, splits, samples: int, images):
     x = images(splits, samples)
     eig = block_spectra(model, x, samples=samples, method="arnoldi", krylov_dim=16)
     return [None if e is None else [[float(z.real), float(z.imag)] for z in e.ravel()] for e in eig]
+
+
+def add_spectra(out, *, data, samples: int = 4, keys=None, build=None, spectra_input=None,
+                progress: bool = True) -> list:
+    """Store the per-block Jacobian spectra in the finished records under ``out`` that lack
+    them, from each run's last checkpoint (``out/train/<key>/checkpoint.pt``): the model is
+    rebuilt from the record's configuration, its final weights loaded, and
+    :func:`_spectra` computed as :func:`run_grid` would have with ``spectra_samples``. A
+    checkpoint that is not the record's final state — another epoch, or learned
+    coefficients that differ from the record's — is a :class:`StaleRecord`; a missing one
+    a ``FileNotFoundError`` naming it. The record says where its spectra came from
+    (``spectra_from``). Returns the keys given spectra; ``keys`` limits the runs.
+    """
+    import torch
+
+    from numnet.train.checkpoint import load, restore_model
+
+    out = Path(out)
+    if not isinstance(samples, int) or isinstance(samples, bool) or samples < 1:
+        raise ValueError(f"samples must be a positive int, got {samples!r}")
+    todo = [rec for rec in load_records(out) if rec.get("spectra") is None
+            and (keys is None or rec["run"]["key"] in set(keys))]
+    if not todo:
+        return []
+    splits = data() if callable(data) else data
+    build = build or require("nets", "build")
+    done = []
+    for rec in _progress(todo, progress):
+        key = rec["run"]["key"]
+        path = out / TRAIN_DIR / key / "checkpoint.pt"
+        if not path.exists():
+            raise FileNotFoundError(f"{path}: run {key} has no checkpoint to compute its spectra from")
+        state = load(path, keys=("model", "epoch"))
+        if state["epoch"] != rec.get("epochs_done"):
+            raise StaleRecord(f"{path} holds epoch {state['epoch']}, but the record {key} finished after "
+                              f"{rec.get('epochs_done')} epochs: it is not the recorded model")
+        options = dict(rec["config"]["build"])
+        net, depth = options.pop("net"), options.pop("depth")
+        torch.manual_seed(rec["run"]["seed"])
+        model = build(net, depth, **options)
+        restore_model(model, state["model"], path)
+        if hasattr(model, "learned_coefficients"):
+            now = [plain(r["value"]) for r in model.learned_coefficients()]
+            if now != [r["value"] for r in rec.get("coefficients") or []]:
+                raise StaleRecord(f"{path}: the learned coefficients differ from the record {key}'s: "
+                                  f"it is not the recorded model")
+        rec["spectra"] = _spectra(model, splits, samples, spectra_input or _test_images)
+        rec["spectra_from"] = (f"{TRAIN_DIR}/{key}/checkpoint.pt (epoch {state['epoch']}), the first {samples} "
+                               f"test images, Arnoldi with 16 Krylov vectors, float64")
+        write_json(out / RECORD_DIR / f"{key}.json", rec, non_finite="mark")
+        done.append(key)
+    return done
 
 
 def _progress(items, on):
