@@ -14,7 +14,7 @@
 #   OMP_NUM_THREADS=1 PYTHONPATH=. nohup python benchmarks/gpu_study.py --device cpu --threads 1 \
 #       --shard I/2 --out docs/fmnist-full --no-progress >> docs/fmnist-full/logs/shardI.log 2>&1 &
 #
-# (numnet study's own line for the same grid, without the fast paths, is printed by `commands`.)
+# (numnet study's own line for the same grid is printed by `commands`.)
 set -eu
 cd "$(dirname "$0")/.."
 OUT=docs/fmnist-full

@@ -51,16 +51,16 @@ files here once into the git-ignored ``.data/fashion-mnist/`` and run, with
 a later call with the archive unpacked in place resumes the rest.)
 
 The CIFAR-10 paper grid (Lu et al. 2018, Table 1: ResNet and LM-ResNet at 20, 32, 44, 56;
-the Adams nets beside them) runs through the command line. What the two commands expose
-today: ``numnet study`` takes ``--device`` only (no ``--threads``, no bf16 / channels-last /
-compile flags: it trains fp32, eager; the ``--threads`` and fast-path flags are being added
-to ``numnet study`` and ``numnet train`` on another branch); ``numnet report`` takes
-``--device``, ``--threads`` and ``--fp32`` and uses the device's fast paths (bf16 where
-native, channels-last) unless ``--fp32``, but trains only its own small study. So:
+the Adams nets beside them) runs through the command line, whose speed flags are the same
+fast paths: ``numnet study`` and ``numnet train`` take ``--device``, ``--threads``,
+``--bf16``/``--fp32`` and ``--channels-last``/``--no-channels-last`` (both on by default where
+the device runs them natively: :func:`numnet.train.fastpath.fast_paths`) and ``--compile
+[BACKEND]``; ``numnet report`` takes ``--device``, ``--threads`` and ``--fp32`` but trains only
+its own small study. So:
 
     python -m numnet study --data cifar10 --download \
         --archs resnet_postact,resnet,lm_resnet,lm_resnet@decay=none,adams2,adams2_learnable \
-        --depths 20,32,44,56 --seeds 0,1,2 --val-split 5000 --device cuda --out runs/cifar10-paper
+        --depths 20,32,44,56 --seeds 0,1,2 --val-split 5000 --device cuda --compile --out runs/cifar10-paper
     python -m numnet report --device cuda --out report      # scheme table + scipy checks + small study
 
 (160 epochs of the paper's schedule by default; ``--shard I/N`` spreads the grid over N
